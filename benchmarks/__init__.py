@@ -1,0 +1,1 @@
+"""The harness around the implementations: database providers, CLI (and, later, the engine)."""

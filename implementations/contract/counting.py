@@ -1,0 +1,97 @@
+"""What "a statement" means in ormbench, and the counters that see them.
+
+A counted statement is one SQL command that the implementation itself sent to PostgreSQL
+and PostgreSQL executed: SELECT, INSERT, UPDATE, DELETE, COPY, WITH, VALUES, TABLE, MERGE.
+An ``executemany`` of N parameter sets counts N, because PostgreSQL executes it N times
+(pg_stat_statements records N calls). Not counted: transaction control (BEGIN, COMMIT,
+ROLLBACK, SAVEPOINT, RELEASE), session settings (SET, RESET), a pool's ping on checkout and
+its reset on release, and a driver's own catalog introspection. Those cost time, and the
+benchmarks show them, but they are not what the code under test asked for.
+
+Every implementation feeds ``record()`` from its driver's lowest hook (SQLAlchemy's
+``before_cursor_execute``; for asyncpg, its query logger), so the count means the same thing
+everywhere. The active counter lives in a context variable: one per HTTP request (the
+``X-Query-Count`` header) or per measured operation (the benchmarks).
+"""
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+COUNTED_COMMANDS = frozenset(
+    {"SELECT", "INSERT", "UPDATE", "DELETE", "COPY", "WITH", "VALUES", "TABLE", "MERGE"}
+)
+# Leading whitespace, comments and opening parentheses before the first keyword.
+_PREFIX = re.compile(r"(?:\s+|--[^\n]*\n|/\*.*?\*/|\()*", re.DOTALL)
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def command_of(sql: str) -> str:
+    """The first keyword of a statement, upper-cased ('' if there is none)."""
+    match = _WORD.match(sql, _PREFIX.match(sql).end())  # type: ignore[union-attr]
+    return match.group(0).upper() if match else ""
+
+
+def is_counted(sql: str) -> bool:
+    return command_of(sql) in COUNTED_COMMANDS
+
+
+@dataclass
+class StatementCounter:
+    statements: int = 0
+
+
+_active: ContextVar[StatementCounter | None] = ContextVar("ormbench_statements", default=None)
+
+
+def record(sql: str, executions: int = 1) -> None:
+    """Count ``sql`` (run ``executions`` times) against the active counter, if any."""
+    counter = _active.get()
+    if counter is not None and is_counted(sql):
+        counter.statements += executions
+
+
+@contextmanager
+def counting() -> Iterator[StatementCounter]:
+    """Count the statements sent inside the block (threads started from it share the count
+    when they copy the context, as Starlette's threadpool does for ``def`` endpoints)."""
+    counter = StatementCounter()
+    token = _active.set(counter)
+    try:
+        yield counter
+    finally:
+        _active.reset(token)
+
+
+@dataclass
+class PoolStats:
+    """Pool events seen since the pool was created: a metric, never printed."""
+
+    connects: int = 0  # new physical connections (each costs ~5 ms here)
+    checkouts: int = 0
+    checkins: int = 0
+
+
+def count_asyncpg(connection: Any) -> None:
+    """Feed an asyncpg connection's statements to ``record``: pass as a pool's ``init=``.
+
+    asyncpg's query logger also sees the pool's reset on release and the driver's type
+    introspection; both are left out (see the module docstring). ``executemany`` is logged
+    once with the list of parameter sets, and counted once per set.
+    """
+    from asyncpg import introspection  # only asyncpg implementations need it
+
+    housekeeping = {
+        connection.get_reset_query(),
+        introspection.INTRO_LOOKUP_TYPES,
+        getattr(introspection, "INTRO_LOOKUP_TYPES_13", None),
+    }
+
+    def logged(query: Any) -> None:
+        if query.query not in housekeeping:
+            record(query.query, len(query.args) if isinstance(query.args, list) else 1)
+
+    connection.add_query_logger(logged)

@@ -1,0 +1,62 @@
+"""The one settings class every implementation is built from.
+
+Pool size, overflow and driver are set here once, so every implementation gets the same pool:
+an unequal pool makes every comparison between implementations void.
+"""
+
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# URL schemes each client library expects for the same server and database.
+_SCHEMES = {
+    "libpq": "postgresql",  # psycopg2 and asyncpg take a plain libpq URL
+    "psycopg2": "postgresql+psycopg2",  # SQLAlchemy: a bare postgresql:// means psycopg 3 in 2.1
+    "asyncpg": "postgresql+asyncpg",
+    "tortoise": "asyncpg",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORMBENCH_", populate_by_name=True, frozen=True)
+
+    # DATABASE_URL is the conventional name; ORMBENCH_DATABASE_URL also works.
+    database_url: str = Field(
+        validation_alias=AliasChoices("DATABASE_URL", "ORMBENCH_DATABASE_URL", "database_url"),
+        description="Any postgresql URL; each implementation swaps in its own driver.",
+    )
+    # A fixed-size pool (no overflow by default) is the only shape every driver's pool can
+    # copy exactly: asyncpg and Tortoise pools have a maximum size and no overflow notion.
+    pool_size: int = Field(default=10, ge=1, le=1000)
+    max_overflow: int = Field(default=0, ge=0, le=1000)
+    pool_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for a connection")
+    pool_recycle: int = Field(default=-1, description="seconds before a connection is replaced")
+    pool_pre_ping: bool = Field(default=False, description="ping on checkout (one round trip)")
+    echo: bool = False
+    # Argon2id cost. OWASP's minimum (19 MiB, 2 passes) by default; benchmarks and tests lower
+    # it, and say so, because hashing would otherwise dominate every create-user timing.
+    password_hash_time_cost: int = Field(default=2, ge=1, le=10)
+    password_hash_memory_kib: int = Field(default=19_456, ge=8, le=1_048_576)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if not scheme.startswith(("postgresql", "postgres", "asyncpg")):
+            raise ValueError(f"expected a postgresql:// URL, got scheme {scheme!r}")
+        return value
+
+    @property
+    def pool_max(self) -> int:
+        """The most connections any implementation may hold at once."""
+        return self.pool_size + self.max_overflow
+
+    def url_for(self, client: str) -> str:
+        """The database URL in the form ``client`` expects (see ``_SCHEMES``)."""
+        parts = urlsplit(self.database_url)
+        return urlunsplit(parts._replace(scheme=_SCHEMES[client]))
+
+    @property
+    def database_name(self) -> str:
+        return urlsplit(self.database_url).path.lstrip("/")
