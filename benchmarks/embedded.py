@@ -215,6 +215,19 @@ class EmbeddedPostgres:
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
 
+    def describe(self) -> dict[str, object]:
+        """What another process needs to find and stop this server (``ormbench db down``)."""
+        return {"root": str(self.root), "port": self.port, "bin_dir": str(self.bin_dir)}
+
+    @classmethod
+    def attach(cls, described: dict[str, object]) -> "EmbeddedPostgres":
+        server = cls(bin_dir=Path(str(described["bin_dir"])))
+        server.root, server.port = Path(str(described["root"])), int(str(described["port"]))
+        return server
+
+    def is_running(self) -> bool:
+        return self.root is not None and (self.data_dir / "postmaster.pid").exists()
+
     def __enter__(self) -> "EmbeddedPostgres":
         return self.start()
 
