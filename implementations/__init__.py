@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 # name -> (driver, mode). The driver is what the floor for this implementation is built on.
 IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
     "sync_sqlalchemy": ("psycopg2", "sync"),
+    "async_sqlalchemy": ("asyncpg", "async"),
+    "tortoise": ("asyncpg", "async"),
+    "raw_psycopg2": ("psycopg2", "sync"),
+    "raw_asyncpg": ("asyncpg", "async"),
 }
 
 

@@ -14,6 +14,7 @@ everywhere. The active counter lives in a context variable: one per HTTP request
 ``X-Query-Count`` header) or per measured operation (the benchmarks).
 """
 
+import asyncio
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,11 +77,15 @@ class PoolStats:
 
 
 def count_asyncpg(connection: Any) -> None:
-    """Feed an asyncpg connection's statements to ``record``: pass as a pool's ``init=``.
+    """Feed an asyncpg connection's statements to ``record``; call it from the pool's
+    ``init=`` coroutine.
 
     asyncpg's query logger also sees the pool's reset on release and the driver's type
     introspection; both are left out (see the module docstring). ``executemany`` is logged
-    once with the list of parameter sets, and counted once per set.
+    once with the list of parameter sets, and counted once per set. Two things to know:
+    ``copy_*`` methods bypass the logger (count them where they are called), and the logger
+    runs one event-loop turn after the statement (``loop.call_soon``), so read a counter
+    only after ``await settle()``.
     """
     from asyncpg import introspection  # only asyncpg implementations need it
 
@@ -91,7 +96,14 @@ def count_asyncpg(connection: Any) -> None:
     }
 
     def logged(query: Any) -> None:
-        if query.query not in housekeeping:
+        # Around its introspection asyncpg also switches JIT off and back with set_config().
+        if query.query not in housekeeping and "set_config('jit'" not in query.query:
             record(query.query, len(query.args) if isinstance(query.args, list) else 1)
 
     connection.add_query_logger(logged)
+
+
+async def settle() -> None:
+    """Let asyncpg's query loggers, queued with ``call_soon`` as statements finish, run
+    before a count is read: callbacks queued earlier run before this task resumes."""
+    await asyncio.sleep(0)

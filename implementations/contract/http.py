@@ -6,15 +6,16 @@ so paths and query strings are validated identically everywhere.
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from implementations.contract.counting import counting
+from implementations.contract.counting import counting, settle
 from implementations.contract.errors import DomainError
 from implementations.contract.schemas import MAX_ID, Priority, TaskSort
+from implementations.contract.security import Passwords
 
 QUERY_COUNT_HEADER = "X-Query-Count"
 
@@ -25,6 +26,13 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Completed = Annotated[bool | None, Query()]
 PriorityMin = Annotated[Priority | None, Query()]
 SortBy = Annotated[TaskSort, Query()]
+
+
+def _passwords(request: Request) -> Passwords:
+    return request.app.state.passwords  # every app's lifespan builds one from its settings
+
+
+PasswordsDep = Annotated[Passwords, Depends(_passwords)]
 
 _MASK = "**********"
 
@@ -47,6 +55,7 @@ class QueryCountMiddleware:
 
             async def send_with_count(message: Message) -> None:
                 if message["type"] == "http.response.start":
+                    await settle()  # asyncpg's query loggers run one loop turn late
                     headers = list(message.get("headers", []))
                     headers.append((b"x-query-count", str(counter.statements).encode()))
                     message = {**message, "headers": headers}
@@ -78,6 +87,18 @@ def _scrub(error: dict[str, Any]) -> dict[str, Any]:
     return error
 
 
+def _encodable(value: Any) -> Any:
+    """JSON may carry a lone surrogate (``"\\ud800"``) that UTF-8 cannot: echoed back in a 422
+    as its escape text, or rendering the 422 itself would fail with a 500."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
+
+
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
@@ -86,7 +107,7 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [_scrub(error) for error in exc.errors()]
-    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+    return JSONResponse({"detail": _encodable(jsonable_encoder(errors))}, status_code=422)
 
 
 def install(app: FastAPI) -> None:

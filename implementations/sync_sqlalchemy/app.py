@@ -2,9 +2,8 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
+from fastapi import APIRouter, FastAPI, Response, status
 
 from implementations.contract import http, schemas
 from implementations.contract.security import Passwords
@@ -15,11 +14,6 @@ from implementations.sync_sqlalchemy.database import SessionDep, open_database
 NAME = "sync_sqlalchemy"
 
 
-def get_passwords(request: Request) -> Passwords:
-    return request.app.state.passwords
-
-
-PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 router = APIRouter()
 
 
@@ -34,7 +28,7 @@ def health(session: SessionDep) -> schemas.Health:
 
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 def create_user(
-    session: SessionDep, passwords: PasswordsDep, body: schemas.UserCreate
+    session: SessionDep, passwords: http.PasswordsDep, body: schemas.UserCreate
 ) -> schemas.User:
     return crud.create_user(session, passwords, body)  # type: ignore[return-value]
 
@@ -60,7 +54,10 @@ def get_user(session: SessionDep, user_id: http.UserId) -> schemas.User:
 
 @router.patch("/users/{user_id}")
 def update_user(
-    session: SessionDep, passwords: PasswordsDep, user_id: http.UserId, body: schemas.UserUpdate
+    session: SessionDep,
+    passwords: http.PasswordsDep,
+    user_id: http.UserId,
+    body: schemas.UserUpdate,
 ) -> schemas.User:
     return crud.update_user(session, passwords, user_id, body)  # type: ignore[return-value]
 

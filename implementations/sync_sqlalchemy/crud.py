@@ -148,7 +148,10 @@ def create_tasks_bulk(session: Session, user_id: int, items: list[schemas.TaskCr
     rows = [{"user_id": user_id, **item.model_dump()} for item in items]
     with _committing(session):
         # 2.0 bulk INSERT: batched into multi-row INSERT ... VALUES (insertmanyvalues).
-        session.execute(insert(Task), rows)
+        # render_nulls: by default a None is left out so a server default can apply, which
+        # splits the rows into one batch per pattern of nulls (alternating null and non-null
+        # descriptions: one statement per row). No column here has a default behind a None.
+        session.execute(insert(Task).execution_options(render_nulls=True), rows)
     return len(rows)
 
 
@@ -190,8 +193,10 @@ def update_task(session: Session, task_id: int, data: schemas.TaskUpdate) -> Tas
 def update_tasks_bulk(session: Session, items: list[schemas.TaskBulkUpdateItem]) -> int:
     ids = [item.id for item in items]
     with _committing(session):
-        # Lock the rows, and learn which ids exist, before changing any of them.
-        found = set(session.scalars(select(Task.id).where(Task.id.in_(ids)).with_for_update()))
+        # Lock the rows, and learn which ids exist, before changing any of them. In id order:
+        # two bulk updates locking overlapping rows in different orders would deadlock.
+        locked = select(Task.id).where(Task.id.in_(ids)).order_by(Task.id).with_for_update()
+        found = set(session.scalars(locked))
         if missing := set(ids) - found:
             raise errors.tasks_not_found(missing)
         changes = [item.model_dump(exclude_unset=True) for item in items]

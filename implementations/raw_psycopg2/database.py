@@ -1,0 +1,148 @@
+"""The psycopg2 connection pool, the statement-counting cursor, and the request dependency.
+
+Connections run in autocommit mode: a single statement is its own transaction, with no
+BEGIN and COMMIT round trips around it (what asyncpg does by default, so both floors pay
+the same). Work of several statements that must be atomic opens a transaction explicitly
+(``transaction()`` below).
+"""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import psycopg2.extensions
+import psycopg2.extras
+import psycopg2.sql
+from fastapi import Depends, Request
+from psycopg2.pool import ThreadedConnectionPool
+
+from implementations.contract.counting import PoolStats, record
+from implementations.contract.settings import Settings
+
+Connection = psycopg2.extensions.connection
+
+
+class PoolTimeout(RuntimeError):
+    """No connection came free within ``Settings.pool_timeout``."""
+
+
+class CountingCursor(psycopg2.extras.RealDictCursor):
+    """A cursor that counts what it sends (contract/counting.py); rows come back as dicts.
+
+    psycopg2 has no event hooks, so the cursor is the lowest place every statement passes.
+    """
+
+    def execute(self, query: Any, vars: Any = None) -> None:
+        record(self._text(query))
+        super().execute(query, vars)
+
+    def executemany(self, query: Any, vars_list: Any) -> None:
+        vars_list = list(vars_list)  # may be a generator; PostgreSQL runs it once per item
+        record(self._text(query), len(vars_list))
+        super().executemany(query, vars_list)
+
+    def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> None:
+        record(self._text(sql))
+        super().copy_expert(sql, file, size)
+
+    def copy_from(self, file: Any, table: str, *args: Any, **kwargs: Any) -> None:
+        record(f"COPY {table} FROM STDIN")
+        super().copy_from(file, table, *args, **kwargs)
+
+    def _text(self, query: Any) -> str:
+        if isinstance(query, bytes):
+            return query.decode()
+        if isinstance(query, psycopg2.sql.Composable):
+            return query.as_string(self)
+        return query
+
+
+@dataclass
+class Database:
+    """What the app holds for its lifetime: the pool and its event counts.
+
+    psycopg2's pool raises at once when every connection is taken; a semaphore makes a
+    request wait up to ``timeout`` instead, as SQLAlchemy's QueuePool does.
+    """
+
+    pool: ThreadedConnectionPool
+    timeout: float
+    pool_stats: PoolStats
+    _free: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._free = threading.BoundedSemaphore(self.pool.maxconn)
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A pooled connection for the block, put back (or discarded if broken) afterwards."""
+        if not self._free.acquire(timeout=self.timeout):
+            raise PoolTimeout(f"no connection free after {self.timeout} s")
+        try:
+            connection = self.pool.getconn()
+            self.pool_stats.checkouts += 1
+            try:
+                yield connection
+            finally:
+                self._put_back(connection)
+        finally:
+            self._free.release()
+
+    def _put_back(self, connection: Connection) -> None:
+        # transaction() ends its own work, so a connection comes back idle and in autocommit
+        # unless it broke on the way. A broken one is closed, which also rolls back whatever
+        # it left uncommitted, and the pool opens a fresh one when it needs to.
+        broken = (
+            bool(connection.closed)
+            or not connection.autocommit
+            or connection.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE
+        )
+        self.pool.putconn(connection, close=broken)
+        self.pool_stats.checkins += 1
+
+    def close(self) -> None:
+        self.pool.closeall()
+
+
+def open_database(settings: Settings) -> Database:
+    stats = PoolStats()
+
+    class PooledConnection(Connection):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.autocommit = True
+            stats.connects += 1
+
+    # minconn = pool_size: psycopg2 keeps at most minconn idle connections and closes the
+    # rest as they come back, so pool_size stay open and overflow ones (up to pool_max) are
+    # closed after use, as in SQLAlchemy's QueuePool. The first pool_size open right here.
+    pool = ThreadedConnectionPool(
+        settings.pool_size,
+        settings.pool_max,
+        settings.url_for("libpq"),
+        connection_factory=PooledConnection,
+        cursor_factory=CountingCursor,
+    )
+    return Database(pool, settings.pool_timeout, stats)
+
+
+@contextmanager
+def transaction(connection: Connection) -> Iterator[CountingCursor]:
+    """A cursor inside one transaction: committed if the block succeeds, else rolled back."""
+    connection.autocommit = False  # psycopg2 sends BEGIN before the first statement
+    try:
+        with connection, connection.cursor() as cursor:
+            yield cursor
+    finally:
+        if not connection.closed:
+            connection.autocommit = True
+
+
+def get_connection(request: Request) -> Iterator[Connection]:
+    with request.app.state.database.connection() as connection:
+        yield connection
+
+
+ConnectionDep = Annotated[Connection, Depends(get_connection)]

@@ -1,0 +1,87 @@
+"""Tortoise's connection config, its asyncpg pool, and the statement counter on that pool.
+
+Tortoise keeps its connections in a registry of its own (``tortoise.connections``) and every
+model query finds the connection there, or in the transaction ``in_transaction()`` opened:
+there is no session to pass around, so there is no request dependency either. The app
+registers Tortoise with ``RegisterTortoise`` in its lifespan (see ``app.py``).
+
+Statement counting: Tortoise hands every credential it does not use itself straight to
+``asyncpg.create_pool`` (``AsyncpgDBClient.create_connection`` spreads them into the call),
+so the config adds an ``init=`` callback that attaches ``count_asyncpg``
+(contract/counting.py) to each new connection. The counter then sits on asyncpg's query
+logger, the lowest hook there is, and sees what was sent to PostgreSQL: an ``executemany``
+(Tortoise's ``bulk_create``) counts once per row, as pg_stat_statements does, while
+BEGIN/COMMIT, the pool's reset on release and asyncpg's type introspection are left out.
+The other way in, the ``tortoise.db_client`` logger at DEBUG, logs an ``executemany`` as one
+line and sees only what passes through Tortoise's client methods, so the count would have to
+be corrected by hand; it would also make every query pay for DEBUG logging.
+``setup=`` and ``reset=`` count pool checkouts and checkins for ``PoolStats``.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.backends.base.config_generator import expand_db_url
+
+from implementations.contract.counting import PoolStats, count_asyncpg
+from implementations.contract.settings import Settings
+
+MODELS = "implementations.tortoise.models"
+
+
+@dataclass
+class Database:
+    """What the app holds for its lifetime: Tortoise's config (its pool is built from it, on
+    first use) and the pool's event counts."""
+
+    settings: Settings
+    pool_stats: PoolStats = field(default_factory=PoolStats)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The config for ``Tortoise.init`` / ``RegisterTortoise``."""
+        connection = expand_db_url(self.settings.url_for("tortoise"))
+        connection["credentials"].update(self._pool_options())
+        return {
+            "connections": {"default": connection},
+            "apps": {"models": {"models": [MODELS], "default_connection": "default"}},
+            "use_tz": True,
+            "timezone": "UTC",
+        }
+
+    def _pool_options(self) -> dict[str, Any]:
+        settings = self.settings
+        return {
+            # Tortoise's own default pool is 1..5 connections, SQLAlchemy's 5 + 10 overflow:
+            # every implementation sizes its pool from the same settings instead, or comparing
+            # them measures pool sizes. asyncpg has no overflow: it opens ``minsize``
+            # connections when the pool is created (Tortoise does that on the first query)
+            # and more on demand up to ``maxsize``. So the same steady state as SQLAlchemy's
+            # QueuePool (pool_size kept open) and the same ceiling (pool_size + max_overflow).
+            "minsize": settings.pool_size,
+            "maxsize": settings.pool_max,
+            # asyncpg closes a connection idle for 5 minutes by default, SQLAlchemy's pool
+            # never does: 0 turns that off. pool_recycle (a maximum age in SQLAlchemy) maps
+            # onto this idle limit, the nearest knob asyncpg has.
+            "max_inactive_connection_lifetime": max(settings.pool_recycle, 0),
+            "init": self._connected,
+            "setup": self._checked_out,
+            "reset": self._checked_in,
+        }
+
+    async def _connected(self, connection: Any) -> None:
+        # asyncpg awaits init=; count_asyncpg itself is a plain function.
+        self.pool_stats.connects += 1
+        count_asyncpg(connection)
+
+    async def _checked_out(self, _connection: Any) -> None:
+        self.pool_stats.checkouts += 1
+
+    async def _checked_in(self, connection: Any) -> None:
+        # A reset= callback replaces asyncpg's default reset, so it runs that reset too.
+        await connection.reset()
+        self.pool_stats.checkins += 1
+
+
+def open_database(settings: Settings) -> Database:
+    return Database(settings)
