@@ -37,6 +37,11 @@ class Database:
         # the driver's cursor calls all pass through it.
         self.pool_stats = watch(self.engine.sync_engine)
 
+    @property
+    def max_connections(self) -> int:
+        """The pool's ceiling, read from the pool itself (QueuePool keeps no public max)."""
+        return self.engine.pool.size() + self.engine.pool._max_overflow  # type: ignore[attr-defined]
+
     async def close(self) -> None:
         await self.engine.dispose()
 

@@ -58,6 +58,11 @@ class Database:
             finally:
                 self.pool_stats.checkins += 1
 
+    @property
+    def max_connections(self) -> int:
+        """The pool's ceiling, read from the pool itself."""
+        return self.pool.get_max_size()
+
     async def close(self) -> None:
         await self.pool.close()
 

@@ -102,6 +102,11 @@ class Database:
         self.pool.putconn(connection, close=broken)
         self.pool_stats.checkins += 1
 
+    @property
+    def max_connections(self) -> int:
+        """The pool's ceiling, read from the pool itself."""
+        return self.pool.maxconn
+
     def close(self) -> None:
         self.pool.closeall()
 

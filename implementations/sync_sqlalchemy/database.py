@@ -28,6 +28,11 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.pool_stats = watch(self.engine)
 
+    @property
+    def max_connections(self) -> int:
+        """The pool's ceiling, read from the pool itself (QueuePool keeps no public max)."""
+        return self.engine.pool.size() + self.engine.pool._max_overflow  # type: ignore[attr-defined]
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -21,6 +21,7 @@ be corrected by hand; it would also make every query pay for DEBUG logging.
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.config_generator import expand_db_url
 
 from implementations.contract.counting import PoolStats, count_asyncpg
@@ -36,6 +37,11 @@ class Database:
 
     settings: Settings
     pool_stats: PoolStats = field(default_factory=PoolStats)
+
+    @property
+    def max_connections(self) -> int:
+        """The pool's ceiling, read from Tortoise's live client (inside the app's context)."""
+        return connections.get("default").pool_maxsize
 
     @property
     def config(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 MAX_ID = 2_147_483_647
 PASSWORD = "correct horse battery staple"

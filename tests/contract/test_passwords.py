@@ -7,7 +7,7 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 
 from tests.contract.helpers import (
     PASSWORD,
