@@ -17,9 +17,14 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from implementations.raw_psycopg2 import queries as source
-from implementations.raw_psycopg2.queries import COPY_COLUMNS, TASK_FIELDS, USER_FIELDS
+from implementations.raw_psycopg2.queries import COPY_COLUMNS, TASK_FIELDS, USER_FIELDS, nest_tasks
 
-__all__ = ["COPY_COLUMNS", "TASK_FIELDS", "USER_FIELDS"]  # re-exported: crud reads them here
+__all__ = [
+    "COPY_COLUMNS",
+    "TASK_FIELDS",
+    "USER_FIELDS",
+    "nest_tasks",
+]  # re-exported: crud reads them here
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

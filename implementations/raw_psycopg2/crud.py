@@ -7,7 +7,7 @@ two that need several statements to be atomic run inside ``transaction()``.
 """
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -108,26 +108,14 @@ def delete_user(connection: Connection, user_id: int) -> None:
         raise errors.NotFound(errors.USER_NOT_FOUND)
 
 
-def _nest(rows: Iterable[Row]) -> list[Row]:
-    """Users, each with its ``tasks``, from the rows of users LEFT JOIN tasks."""
-    users: dict[int, Row] = {}
-    for row in rows:
-        user = users.get(row["id"])
-        if user is None:
-            user = users[row["id"]] = {f: row[f] for f in queries.USER_FIELDS} | {"tasks": []}
-        if row["task_id"] is not None:  # NULL: a user with no tasks
-            user["tasks"].append({f: row[f"task_{f}"] for f in queries.TASK_FIELDS})
-    return list(users.values())
-
-
 def list_users_with_tasks(connection: Connection, skip: int, limit: int) -> list[Row]:
     params = {"skip": skip, "limit": limit}
     # One statement, users LEFT JOIN tasks (see queries.py), regrouped here per user.
-    return _nest(_all(connection, queries.LIST_USERS_WITH_TASKS, params))
+    return queries.nest_tasks(_all(connection, queries.LIST_USERS_WITH_TASKS, params))
 
 
 def get_user_with_tasks(connection: Connection, user_id: int) -> Row:
-    users = _nest(_all(connection, queries.GET_USER_WITH_TASKS, {"id": user_id}))
+    users = queries.nest_tasks(_all(connection, queries.GET_USER_WITH_TASKS, {"id": user_id}))
     if not users:
         raise errors.NotFound(errors.USER_NOT_FOUND)
     return users[0]

@@ -11,7 +11,9 @@ Column lists and sort orders are constants composed here at import time; nothing
 sends is ever formatted into a statement, it travels as a parameter.
 """
 
+from collections.abc import Iterable, Mapping
 from functools import cache
+from typing import Any
 
 USER_FIELDS = ("id", "email", "username", "is_active", "created_at", "updated_at")
 TASK_FIELDS = (
@@ -76,6 +78,19 @@ ORDER BY u.id, t.id
 """
 LIST_USERS_WITH_TASKS = _WITH_TASKS.format(users=LIST_USERS)
 GET_USER_WITH_TASKS = _WITH_TASKS.format(users=GET_USER)
+
+
+def nest_tasks(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Users, each with its ``tasks``, from the rows of the two queries above."""
+    users: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        user = users.get(row["id"])
+        if user is None:
+            user = users[row["id"]] = {f: row[f] for f in USER_FIELDS} | {"tasks": []}
+        if row["task_id"] is not None:  # NULL: a user with no tasks
+            user["tasks"].append({f: row[f"task_{f}"] for f in TASK_FIELDS})
+    return list(users.values())
+
 
 # One aggregate; the LEFT JOIN keeps a user with no tasks, no row at all means no user.
 # avg() of integers is numeric: cast so the driver hands back a float, not a Decimal.
