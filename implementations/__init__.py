@@ -6,7 +6,7 @@ is one line here.
 """
 
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -23,10 +23,20 @@ IMPLEMENTATIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def create_app(name: str, settings: "Settings | None" = None) -> "FastAPI":
-    """Build the FastAPI app of implementation ``name``."""
+def _check(name: str) -> None:
     if name not in IMPLEMENTATIONS:
         known = ", ".join(IMPLEMENTATIONS)
         raise ValueError(f"unknown implementation {name!r}; choose one of: {known}")
+
+
+def create_port(name: str, settings: "Settings") -> Any:
+    """The implementation's ``Port`` (``<name>/port.py``): what the scenarios drive."""
+    _check(name)
+    return import_module(f"implementations.{name}.port").Port(settings)
+
+
+def create_app(name: str, settings: "Settings | None" = None) -> "FastAPI":
+    """Build the FastAPI app of implementation ``name``."""
+    _check(name)
     module = import_module(f"implementations.{name}.app")
     return module.create_app(settings)

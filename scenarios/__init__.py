@@ -1,0 +1,86 @@
+"""Shared workloads. Each scenario is a module that speaks only to the port (``port.py``).
+
+A scenario module has: a docstring (the report's text; first line is its title), ``PARAMS``
+per profile, ``setup(db, params)`` that seeds its data and returns what verification needs,
+``ops(db, data, params, count)`` that prepares the inputs of ``count`` calls (untimed; it may
+use ``db`` to create rows a call will consume), optionally ``after(db, data, ops)`` to undo
+what the calls changed, ``VARIANTS`` (registered with ``@VARIANTS.add``, naive first),
+``FLOOR`` (per port operation, the variant whose run on the floor implementation — raw_psycopg2
+for sync, raw_asyncpg for async — every row of that operation is divided by),
+``verify(db, variant, result, op, data)`` that raises ``WrongResult`` (it may read the
+database back; the runner calls it outside the timed region, before ``after``), and
+``rows(variant, result)``, the rows a call returned or wrote.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from importlib import import_module
+from types import ModuleType
+from typing import Any
+
+# Naive to best within a family; the report keeps this order.
+SCENARIOS = (
+    "crud",
+    "eager_loading",
+    "bulk_insert",
+    "bulk_update",
+    "filter_sort",
+    "aggregation",
+    "transactions",
+)
+PROFILES = ("quick", "standard", "full")
+
+Op = dict[str, Any]
+
+
+class WrongResult(AssertionError):
+    """A variant returned the wrong rows or values: the run fails, however fast it was."""
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise WrongResult(message)
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    label: str  # the docstring's first line: what the report calls it
+    operation: str  # the port operation it calls
+    how: str  # the way it asks for (Port.HOW[operation])
+    call: Callable[[Any, Op], Any]
+
+    def applies_to(self, port: Any) -> bool:
+        return self.how in port.HOW.get(self.operation, ())
+
+
+class Variants:
+    """The variants of one scenario, in registration order (naive first)."""
+
+    def __init__(self) -> None:
+        self._variants: dict[str, Variant] = {}
+
+    def add(self, operation: str, how: str) -> Callable[[Callable[[Any, Op], Any]], Callable]:
+        def register(function: Callable[[Any, Op], Any]) -> Callable[[Any, Op], Any]:
+            label = (function.__doc__ or function.__name__).strip().splitlines()[0]
+            name = function.__name__
+            self._variants[name] = Variant(name, label, operation, how, function)
+            return function
+
+        return register
+
+    def __iter__(self) -> Iterator[Variant]:
+        return iter(self._variants.values())
+
+    def __getitem__(self, name: str) -> Variant:
+        return self._variants[name]
+
+
+def load(name: str) -> ModuleType:
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; choose from: {', '.join(SCENARIOS)}")
+    return import_module(f"scenarios.{name}")
+
+
+def title(module: ModuleType) -> str:
+    return (module.__doc__ or module.__name__).strip().splitlines()[0].rstrip(".")
