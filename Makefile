@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
-IMPL   ?= sync_sqlalchemy
-PORT   ?= 8000
+PORT    ?= 8000
+PROFILE ?= standard
+IMPL    ?=
+SCENARIO ?=
 
-.PHONY: setup test serve lint format clean
+.PHONY: setup test serve bench report lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +22,14 @@ test: $(STAMP) ## the whole suite, on an embedded PostgreSQL unless DATABASE_URL
 	$(BIN)/pytest
 
 serve: $(STAMP) ## serve one implementation's API on 127.0.0.1:$(PORT): make serve IMPL=name
-	$(BIN)/ormbench serve --impl $(IMPL) --port $(PORT)
+	$(BIN)/ormbench serve --impl $(or $(IMPL),sync_sqlalchemy) --port $(PORT)
+
+bench: $(STAMP) ## PROFILE=quick|standard|full SCENARIO="a b" IMPL="x y"; writes results/latest/
+	$(BIN)/ormbench bench --profile $(PROFILE) \
+		$(foreach s,$(SCENARIO),--scenario $(s)) $(foreach i,$(IMPL),--impl $(i))
+
+report: $(STAMP) ## rewrite the report of results/latest (or DIR=...)
+	$(BIN)/ormbench report $(or $(DIR),results/latest)
 
 lint: $(STAMP) ## ruff, as CI runs it
 	$(BIN)/ruff check .

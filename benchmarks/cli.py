@@ -3,8 +3,11 @@
 import json
 import signal
 import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -110,3 +113,164 @@ def serve(
             uvicorn.run(create_app(impl, settings), host=host, port=port, log_level="info")
     except (ProviderError, EmbeddedError) as exc:
         raise _fail(str(exc)) from None
+
+
+Profile = Annotated[str, typer.Option(help="quick (about a minute), standard, full")]
+
+
+@app.command()
+def bench(
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", help="repeatable; default: all")
+    ] = None,
+    impl: Annotated[
+        list[str] | None,
+        typer.Option("--impl", help="repeatable; default: all (the floors always run)"),
+    ] = None,
+    profile: Profile = "standard",
+    out: Annotated[
+        Path | None, typer.Option(help="default: results/<timestamp>, linked as results/latest")
+    ] = None,
+    db: Provider = "auto",
+) -> None:
+    """Run the scenarios against the implementations; write results.json and the report."""
+    from benchmarks import results as results_file
+    from benchmarks.runner import Runner, now_iso
+    from scenarios import PROFILES, SCENARIOS
+
+    _check_provider(db)
+    if profile not in PROFILES:
+        raise _fail(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
+    chosen_scenarios = _choose(scenario, SCENARIOS, "scenario")
+    chosen_impls = _choose(impl, list(IMPLEMENTATIONS), "implementation")
+    out_dir = out or _timestamped_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started_at = now_iso()
+    try:
+        with (
+            provide_server(db) as server,  # type: ignore[arg-type]
+            fresh_database(server) as url,
+            _progress() as progress,
+            Runner(url, chosen_impls, profile, progress) as run,
+        ):
+            rows = run.run(chosen_scenarios)
+            document = _document(run, rows, started_at, profile, server.kind)
+    except (ProviderError, EmbeddedError) as exc:
+        raise _fail(str(exc)) from None
+    results_file.write(document, out_dir / "results.json")
+    written = [out_dir / "results.json", *_report(out_dir)]
+    if out is None:
+        _link_latest(out_dir)
+    _print_summary(rows)
+    console.print("written: " + ", ".join(str(path) for path in written))
+
+
+@app.command()
+def report(directory: Annotated[Path, typer.Argument(help="a folder with results.json")]) -> None:
+    """(Re)write report.md and report.html from DIR/results.json."""
+    if not (directory / "results.json").exists():
+        raise _fail(f"no results.json in {directory}")
+    console.print("written: " + ", ".join(str(path) for path in _report(directory)))
+
+
+def _choose(asked: list[str] | None, known: Sequence[str], what: str) -> list[str]:
+    unknown = [name for name in asked or [] if name not in known]
+    if unknown:
+        raise _fail(f"unknown {what} {unknown[0]!r}; choose from: {', '.join(known)}")
+    return list(asked) if asked else list(known)
+
+
+def _timestamped_dir() -> Path:
+    return Path("results") / time.strftime("%Y%m%d-%H%M%S")
+
+
+def _link_latest(out_dir: Path) -> None:
+    latest = out_dir.parent / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(out_dir.name)
+
+
+def _report(directory: Path) -> list[Path]:
+    from benchmarks.report import write_report
+
+    return write_report(directory)
+
+
+def _document(run: Any, rows: list[dict], started_at: str, profile: str, kind: str) -> dict:
+    from benchmarks import meta
+
+    postgres = run.db.value("SHOW server_version")
+    return {
+        "meta": {
+            "started_at": started_at,
+            "git_commit": meta.git_commit(),
+            "python": sys.version.split()[0],
+            "postgres": f"PostgreSQL {postgres.split()[0]}",
+            "packages": meta.packages(),
+            "machine": meta.machine(),
+            "profile": profile,
+            "database": kind,
+            "settings": {
+                "pool_size": run.settings.pool_size,
+                "max_overflow": run.settings.max_overflow,
+                "password_hash": (
+                    f"argon2id t={run.settings.password_hash_time_cost} "
+                    f"m={run.settings.password_hash_memory_kib} KiB (lowered for benchmarks)"
+                ),
+                "implementations": run.implementations,
+            },
+        },
+        "results": rows,
+        "not_applicable": run.not_applicable,
+    }
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        tasks: dict[str, Any] = {}
+
+        def update(description: str, done: int, total: int) -> None:
+            key = description.split(":")[0]
+            if key not in tasks:
+                tasks[key] = progress.add_task(description, total=total)
+            progress.update(tasks[key], description=description, completed=done, total=total)
+
+        yield update
+
+
+def _print_summary(rows: list[dict]) -> None:
+    """One table per scenario: variants down, implementations across."""
+    from rich.table import Table
+
+    implementations = list(dict.fromkeys(row["implementation"] for row in rows))
+    for scenario_name in dict.fromkeys(row["scenario"] for row in rows):
+        table = Table(title=f"{scenario_name}: median per call (statements, x floor)")
+        table.add_column("params")
+        table.add_column("variant")
+        for name in implementations:
+            table.add_column(name, justify="right")
+        cells: dict[tuple[str, str], dict[str, str]] = {}
+        for row in rows:
+            if row["scenario"] != scenario_name:
+                continue
+            params = " ".join(f"{k}={v}" for k, v in row["params"].items())
+            ratio = row["floor_ratio"]
+            cells.setdefault((params, row["label"]), {})[row["implementation"]] = (
+                f"{_duration(row['median_s'])} ({row['queries_per_op']:g}"
+                + (f", x{ratio:.2f})" if ratio is not None else ")")
+            )
+        for (params, label), by_impl in cells.items():
+            table.add_row(params, label, *(by_impl.get(name, "") for name in implementations))
+        Console(width=max(160, console.width)).print(table)
+
+
+def _duration(seconds: float) -> str:
+    for unit, scale in (("s", 1), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"

@@ -13,7 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -21,9 +22,14 @@ from psycopg2 import sql
 
 from benchmarks.embedded import EmbeddedPostgres
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 ProviderName = Literal["auto", "embedded", "external", "testcontainers"]
 DATABASE_PREFIX = "ormbench_"
 DOCKER_IMAGE = "postgres:18"
+# The checkout's alembic.ini (the project is installed editable, so the repository is here).
+ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
 
 
 class ProviderError(RuntimeError):
@@ -134,20 +140,35 @@ def fresh_database(server: Server) -> Iterator[str]:
         drop_database(server, name)
 
 
+def alembic_config(url: str) -> "Config":
+    """The repository's alembic.ini, aimed at ``url`` (instead of DATABASE_URL), leaving the
+    caller's logging alone."""
+    from alembic.config import Config
+
+    config = Config(ALEMBIC_INI)
+    # A Config value is interpolated: a % in a password must be doubled.
+    config.set_main_option("sqlalchemy.url", _sqlalchemy(url).replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
 def create_schema(url: str) -> None:
-    """The ormbench schema from the SQLAlchemy models (migrations replace this later)."""
+    """The ormbench schema, the one way: ``alembic upgrade head`` (migrations/)."""
+    from alembic import command
     from sqlalchemy import create_engine
 
-    from implementations.sync_sqlalchemy.models import Base
-
-    engine = create_engine(_libpq(url).replace("postgresql://", "postgresql+psycopg2://", 1))
+    engine = create_engine(_sqlalchemy(url))
     try:
         with engine.begin() as connection:
             if _preloaded(connection):  # lets tests check statement counts against the server's
                 connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            Base.metadata.create_all(connection)
     finally:
         engine.dispose()
+    command.upgrade(alembic_config(url), "head")
+
+
+def _sqlalchemy(url: str) -> str:
+    return _libpq(url).replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
 def _preloaded(connection: object) -> bool:

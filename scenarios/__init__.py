@@ -83,4 +83,6 @@ def load(name: str) -> ModuleType:
 
 
 def title(module: ModuleType) -> str:
-    return (module.__doc__ or module.__name__).strip().splitlines()[0].rstrip(".")
+    """The docstring's first paragraph, on one line."""
+    first_paragraph = (module.__doc__ or module.__name__).strip().split("\n\n")[0]
+    return " ".join(first_paragraph.split()).rstrip(".")

@@ -86,3 +86,27 @@ class Port(Protocol):
     def user_stats(self, user_id: int, how: str) -> Any: ...
     def transfer_task(self, task_id: int, from_user_id: int, to_user_id: int, how: str) -> Any: ...
     def savepoint(self, user_id: int, kept: str, dropped: str, how: str) -> Any: ...
+
+
+# Why a way has no row for some implementations; the report prints these.
+WHY_NOT = {
+    "legacy_query": "the 1.x Query API (session.query) exists only on the sync Session",
+    "entity": "the floors have no entities, only rows",
+    "columns": "the floors always select columns: their only way is hand-written SQL",
+    "sql": "an ORM's ways are its own; hand-written SQL is the floor's",
+    "joined": "joinedload is SQLAlchemy's",
+    "selectin": "selectinload is SQLAlchemy's",
+    "prefetch": "prefetch_related is Tortoise's",
+    "join": "the ORMs load relationships their own ways (joined, selectin, prefetch)",
+    "add_all": "the floors have no unit of work",
+    "bulk_save_objects": "a legacy API of SQLAlchemy's sync Session",
+    "insert_dicts": "insert() with a list of dicts is SQLAlchemy 2.x's",
+    "bulk_create": "bulk_create is Tortoise's",
+    "executemany": "a driver-level way, shown on the floors",
+    "copy": "COPY is a driver-level way, shown on the floors",
+    "unit_of_work": "the floors have no unit of work",
+    "bulk_update_mappings": "a legacy API of SQLAlchemy's sync Session",
+    "update_dicts": "ORM bulk UPDATE by primary key is SQLAlchemy 2.x's",
+    "bulk_update": "bulk_update is Tortoise's",
+    "unnest": "UPDATE ... FROM unnest() is hand-written SQL, shown on the floors",
+}

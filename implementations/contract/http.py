@@ -4,17 +4,21 @@ An app calls ``install(app)`` once; its routes use the ``Annotated`` parameter t
 so paths and query strings are validated identically everywhere.
 """
 
+import json
+import math
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from implementations.contract.counting import counting, settle
 from implementations.contract.errors import DomainError
-from implementations.contract.schemas import MAX_ID, Priority, TaskSort
+from implementations.contract.schemas import MAX_ID, Error, Priority, TaskSort
 from implementations.contract.security import Passwords
 
 QUERY_COUNT_HEADER = "X-Query-Count"
@@ -35,6 +39,29 @@ def _passwords(request: Request) -> Passwords:
 PasswordsDep = Annotated[Passwords, Depends(_passwords)]
 
 _MASK = "**********"
+
+# FastAPI's answer when the body cannot be read as JSON for any reason but a syntax error.
+_BODY_NOT_READ = "There was an error parsing the body"
+
+# The 404s and 409s of the contract table, by route. FastAPI documents a route's success and
+# its 422 only; without these the OpenAPI would hide answers a client must expect.
+ERROR_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
+    ("post", "/users"): (409,),
+    ("get", "/users/{user_id}"): (404,),
+    ("patch", "/users/{user_id}"): (404, 409),
+    ("delete", "/users/{user_id}"): (404,),
+    ("get", "/users/{user_id}/with-tasks"): (404,),
+    ("get", "/users/{user_id}/stats"): (404,),
+    ("post", "/users/{user_id}/tasks"): (404, 409),
+    ("post", "/users/{user_id}/tasks/bulk"): (404, 409),
+    ("get", "/users/{user_id}/tasks"): (404,),
+    ("patch", "/tasks/bulk"): (404,),
+    ("get", "/tasks/{task_id}"): (404,),
+    ("patch", "/tasks/{task_id}"): (404, 409),
+    ("delete", "/tasks/{task_id}"): (404,),
+    ("post", "/tasks/{task_id}/transfer"): (404, 409),
+}
+_DESCRIPTIONS = {404: "Not Found", 409: "Conflict"}
 
 
 class QueryCountMiddleware:
@@ -76,9 +103,10 @@ def _scrub(error: dict[str, Any]) -> dict[str, Any]:
     """FastAPI's error shape, with any password the client sent masked out of ``input``."""
     error = dict(error)
     if "input" in error:
-        error["input"] = (
-            _MASK if "password" in error.get("loc", ()) else _mask_passwords(error["input"])
-        )
+        # Raw bytes are a body not sent as JSON: it may hold a password in any shape, and may
+        # not even be UTF-8 (which the response could not render), so it is never echoed.
+        secret = "password" in error.get("loc", ()) or isinstance(error["input"], bytes)
+        error["input"] = _MASK if secret else _mask_passwords(error["input"])
     if isinstance(error.get("ctx"), dict):
         # A custom validator's ValueError is not JSON; its message already is in "msg".
         error["ctx"] = {
@@ -88,10 +116,13 @@ def _scrub(error: dict[str, Any]) -> dict[str, Any]:
 
 
 def _encodable(value: Any) -> Any:
-    """JSON may carry a lone surrogate (``"\\ud800"``) that UTF-8 cannot: echoed back in a 422
-    as its escape text, or rendering the 422 itself would fail with a 500."""
+    """JSON may carry a lone surrogate (``"\\ud800"``) that UTF-8 cannot, and Python's parser
+    reads NaN, Infinity and 1e400 that strict JSON cannot: echoed back in a 422 as text, or
+    rendering the 422 itself would fail with a 500."""
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(value)  # "NaN", "Infinity", "-Infinity"
     if isinstance(value, dict):
         return {_encodable(k): _encodable(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -110,11 +141,48 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": _encodable(jsonable_encoder(errors))}, status_code=422)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _BODY_NOT_READ:
+        # Bytes that are not UTF-8, a number past Python's 4300 digits, nesting past the
+        # recursion limit: a body that is not JSON, the same 422 as one with a syntax error.
+        cause = str(exc.__cause__ or "unreadable body")
+        error = {"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}
+        invalid = RequestValidationError([{**error, "input": {}, "ctx": {"error": cause}}])
+        return await _validation_error(request, invalid)
+    return await http_exception_handler(request, exc)
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Add ``ERROR_STATUSES`` to the OpenAPI that FastAPI generates (once, on first use)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = (
+            Error.model_json_schema()
+        )
+        content = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        for (method, path), statuses in ERROR_STATUSES.items():
+            operation = schema["paths"][path][method]
+            responses = operation["responses"]
+            for status in statuses:
+                responses[str(status)] = {"description": _DESCRIPTIONS[status], "content": content}
+            operation["responses"] = dict(sorted(responses.items()))
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install(app: FastAPI) -> None:
-    """Add the contract's error mapping and statement header to ``app``."""
+    """Add the contract's error mapping, documented error answers and statement header."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_middleware(QueryCountMiddleware)
+    _document_errors(app)
 
 
 def postgres_version(server_version: str) -> str:

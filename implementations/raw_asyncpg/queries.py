@@ -17,14 +17,21 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from implementations.raw_psycopg2 import queries as source
-from implementations.raw_psycopg2.queries import COPY_COLUMNS, TASK_FIELDS, USER_FIELDS, nest_tasks
+from implementations.raw_psycopg2.queries import (
+    COPY_COLUMNS,
+    TASK_FIELDS,
+    USER_FIELDS,
+    nest_task_tuples,
+    nest_tasks,
+)
 
 __all__ = [
     "COPY_COLUMNS",
     "TASK_FIELDS",
     "USER_FIELDS",
+    "nest_task_tuples",
     "nest_tasks",
-]  # re-exported: crud reads them here
+]  # re-exported: crud and variants read them here
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -82,3 +89,13 @@ DELETE_TASK = numbered(source.DELETE_TASK)
 COUNT_USERS = numbered(source.COUNT_USERS)
 MOVE_TASK = numbered(source.MOVE_TASK)
 LOG_TRANSFER = numbered(source.LOG_TRANSFER)
+
+# --- the benchmarks' other ways (port.py, variants.py): not used by the API ----------------
+
+USER_TASKS = numbered(source.USER_TASKS)
+INSERT_TASK = numbered(source.INSERT_TASK)
+UPDATE_TASK_VALUES = numbered(source.UPDATE_TASK_VALUES)
+TASKS_PAGE_OFFSET = numbered(source.TASKS_PAGE_OFFSET)
+TASKS_PAGE_KEYSET = numbered(source.TASKS_PAGE_KEYSET)
+# Not here: execute_values' statement (a psycopg2 helper), the savepoint statements (asyncpg
+# sends them for a nested transaction()) and PREPARE/EXECUTE (asyncpg prepares everything).

@@ -11,7 +11,7 @@ Column lists and sort orders are constants composed here at import time; nothing
 sends is ever formatted into a statement, it travels as a parameter.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -89,6 +89,24 @@ def nest_tasks(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             user = users[row["id"]] = {f: row[f] for f in USER_FIELDS} | {"tasks": []}
         if row["task_id"] is not None:  # NULL: a user with no tasks
             user["tasks"].append({f: row[f"task_{f}"] for f in TASK_FIELDS})
+    return list(users.values())
+
+
+_USER_WIDTH = len(USER_FIELDS)
+
+
+def nest_task_tuples(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+    """The same as ``nest_tasks``, from rows read by position (tuples, asyncpg Records): the
+    user's columns first, then the task's. No lookup by name: what the benchmarks' floor
+    does with the JOIN's rows (variants.py)."""
+    users: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        user = users.get(row[0])
+        if user is None:
+            user = users[row[0]] = dict(zip(USER_FIELDS, row[:_USER_WIDTH], strict=True))
+            user["tasks"] = []
+        if row[_USER_WIDTH] is not None:  # the task's id; NULL: a user with no tasks
+            user["tasks"].append(dict(zip(TASK_FIELDS, row[_USER_WIDTH:], strict=True)))
     return list(users.values())
 
 
@@ -209,3 +227,49 @@ LOG_TRANSFER = """
 INSERT INTO transfer_logs (task_id, from_user_id, to_user_id)
 VALUES (%(id)s, %(from_user_id)s, %(to_user_id)s)
 """
+
+# --- the benchmarks' other ways (port.py, variants.py): not used by the API ----------------
+
+# A user's tasks, one user at a time: the inner query of the hand-written N+1, and the rows
+# that user_stats "in Python" counts.
+USER_TASKS = f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = %(user_id)s ORDER BY id"
+
+# One task per execution (row_per_commit, executemany). No RETURNING: the API's CREATE_TASK
+# answers with the row, which a bulk insert has no use for.
+INSERT_TASK = """
+INSERT INTO tasks (user_id, title, description, priority, completed)
+VALUES (%(user_id)s, %(title)s, %(description)s, %(priority)s, %(completed)s)
+"""
+
+# psycopg2's execute_values only (asyncpg has no such helper): it replaces the one bare
+# placeholder with a page of "(...), (...)" row literals, so a page is one statement.
+INSERT_TASKS_VALUES = f"INSERT INTO tasks ({', '.join(COPY_COLUMNS)}) VALUES %s"
+INSERT_TASKS_VALUES_ROW = "(%(user_id)s, %(title)s, %(description)s, %(priority)s, %(completed)s)"
+
+# One task per execution (row_per_commit, executemany), every field given: no COALESCE.
+# updated_at moves as in the ORMs' onupdate and in UPDATE_TASKS_BULK.
+UPDATE_TASK_VALUES = """
+UPDATE tasks SET completed = %(completed)s, priority = %(priority)s, updated_at = now()
+WHERE id = %(id)s
+"""
+
+# A deep page of all tasks by id, two ways: OFFSET reads and throws away every row before
+# the page; the keyset starts at the last id seen, through the primary key.
+TASKS_PAGE_OFFSET = (
+    f"SELECT {TASK_COLUMNS} FROM tasks ORDER BY id OFFSET %(offset)s LIMIT %(limit)s"
+)
+TASKS_PAGE_KEYSET = f"""
+SELECT {TASK_COLUMNS} FROM tasks WHERE id > %(after_id)s ORDER BY id LIMIT %(limit)s
+"""
+
+# psycopg2 has no savepoint API: the transaction's inner scope is spelled out. (asyncpg
+# writes the same three statements itself for a nested connection.transaction().)
+SAVEPOINT = "SAVEPOINT before_insert"
+ROLLBACK_TO_SAVEPOINT = "ROLLBACK TO SAVEPOINT before_insert"
+RELEASE_SAVEPOINT = "RELEASE SAVEPOINT before_insert"
+
+# psycopg2 sends every statement as text to be parsed and planned anew (asyncpg prepares
+# and caches them): a server-side prepared statement, once per connection, skips that.
+# PREPARE takes $1, not a psycopg2 placeholder; EXECUTE is then counted as the SELECT.
+PREPARE_GET_USER = f"PREPARE get_user (integer) AS SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+EXECUTE_GET_USER = "EXECUTE get_user (%(id)s)"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Fixed constraint names: the apps map a violated constraint to a 409/404 by its name
@@ -31,7 +32,9 @@ NAMING_CONVENTION = {
 }
 
 
-class Base(DeclarativeBase):
+# AsyncAttrs adds only ``obj.awaitable_attrs``: an AsyncSession's explicit, awaited form of a
+# lazy load (``await user.awaitable_attrs.tasks``); a sync Session never needs it.
+class Base(AsyncAttrs, DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # Fetch server-generated values (created_at on INSERT, updated_at on UPDATE) with
     # RETURNING in the same statement, instead of expiring them and SELECTing again later.

@@ -1,9 +1,10 @@
-"""Tortoise models mapped onto the schema of DESIGN.md (the tables SQLAlchemy creates).
+"""Tortoise models mapped onto the schema of DESIGN.md (the tables Alembic's migrations create).
 
-Same tables, columns, types and constraint names as ``sync_sqlalchemy/models.py``. Tortoise
-never creates or alters these tables here (no ``generate_schemas``); the constraints and
-indexes are declared anyway, with the schema's names, so the models say what the database
-holds and Tortoise's own migrations can later produce the same schema from them.
+Same tables, columns, types and constraint names as ``sync_sqlalchemy/models.py``. The app
+never creates or alters these tables (no ``generate_schemas``); the constraints and indexes
+are declared anyway, with the schema's names, so the models say what the database holds and
+Tortoise's own migrations (``migrations/`` beside this file) build the same schema from them
+(``tests/migrations/test_schema_equivalence.py`` compares the two).
 """
 
 from datetime import datetime
@@ -27,7 +28,9 @@ class UpdatedAtField(fields.DatetimeField):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(null=True, **kwargs)
+        # Always nullable; Tortoise's migration files rebuild the field with null=True.
+        kwargs["null"] = True
+        super().__init__(**kwargs)
 
     def to_db_value(self, value: Any, instance: Any) -> Any:
         if getattr(instance, "_saved_in_db", False):  # an UPDATE of a loaded instance

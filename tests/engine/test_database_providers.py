@@ -20,7 +20,8 @@ def test_fresh_database_is_created_with_the_schema_and_dropped(server: Server) -
         assert ormbench_databases(server) == before | {name}
         with psycopg2.connect(url) as connection, connection.cursor() as cursor:
             cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-            assert {t for (t,) in cursor.fetchall()} == {"users", "tasks", "transfer_logs"}
+            tables = {t for (t,) in cursor.fetchall()}
+            assert tables == {"users", "tasks", "transfer_logs", "alembic_version"}  # migrated
         connection.close()
     assert ormbench_databases(server) == before
 

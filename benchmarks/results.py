@@ -1,0 +1,123 @@
+"""The results file (``results.json``): its JSON Schema, and reading and writing it.
+
+Everything after a run — the report, the regression check, the notebooks, the load
+comparison — reads this one format (DESIGN.md, "Results format"). Fields beyond DESIGN.md's
+list are additions, never changes: ``label``, ``operation``, ``how``, ``mode``, ``driver``,
+``calls``, ``floor`` (which row the ratio divides by), pool and memory figures, and the
+``not_applicable`` list that says why a variant has no row for an implementation.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+
+ROW_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "scenario",
+        "variant",
+        "implementation",
+        "params",
+        "rounds",
+        "median_s",
+        "p95_s",
+        "iqr_s",
+        "ops_per_s",
+        "queries_per_op",
+        "rows_per_op",
+        "floor_ratio",
+        "samples_s",
+    ],
+    "properties": {
+        "scenario": {"type": "string"},
+        "variant": {"type": "string"},
+        "label": {"type": "string"},
+        "implementation": {"type": "string"},
+        "operation": {"type": "string"},
+        "how": {"type": "string"},
+        "mode": {"enum": ["sync", "async"]},
+        "driver": {"type": "string"},
+        "params": {"type": "object"},
+        "rounds": {"type": "integer", "minimum": 1},
+        "calls": {"type": "integer", "minimum": 1},
+        "median_s": {"type": "number", "exclusiveMinimum": 0},
+        "p95_s": {"type": "number", "exclusiveMinimum": 0},
+        "iqr_s": {"type": "number", "minimum": 0},
+        "ops_per_s": {"type": "number", "exclusiveMinimum": 0},
+        "queries_per_op": {"type": "number", "minimum": 0},
+        "queries_vary": {"type": "boolean"},
+        "rows_per_op": {"type": "number", "minimum": 0},
+        "floor_ratio": _NUMBER_OR_NULL,
+        "floor": {"type": ["object", "null"]},
+        "pool_checkouts_per_op": {"type": "number", "minimum": 0},
+        "pool_connects": {"type": "integer", "minimum": 0},
+        "peak_memory_bytes": {"type": "integer", "minimum": 0},
+        "samples_s": {"type": "array", "items": {"type": "number"}, "minItems": 1},
+    },
+}
+
+SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["meta", "results"],
+    "properties": {
+        "meta": {
+            "type": "object",
+            "required": [
+                "started_at",
+                "git_commit",
+                "python",
+                "postgres",
+                "packages",
+                "machine",
+                "profile",
+                "database",
+            ],
+            "properties": {
+                "started_at": {"type": "string"},
+                "git_commit": {"type": "string"},
+                "python": {"type": "string"},
+                "postgres": {"type": "string"},
+                "packages": {"type": "object", "additionalProperties": {"type": "string"}},
+                "machine": {"type": "object"},
+                "profile": {"enum": ["quick", "standard", "full"]},
+                "database": {"enum": ["embedded", "external", "testcontainers"]},
+                "settings": {"type": "object"},
+            },
+        },
+        "results": {"type": "array", "items": ROW_SCHEMA},
+        "not_applicable": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["scenario", "variant", "implementation", "reason"],
+            },
+        },
+    },
+}
+
+
+def validate(document: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` if ``document`` is not a results file."""
+    jsonschema.validate(document, SCHEMA)
+
+
+def write(document: dict[str, Any], path: Path) -> None:
+    validate(document)
+    path.write_text(json.dumps(document, indent=1) + "\n")
+
+
+def read(path: Path) -> dict[str, Any]:
+    document = json.loads(path.read_text())
+    validate(document)
+    return document
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, str, str, str]:
+    """What identifies a row across runs: scenario, variant, implementation, params."""
+    params = json.dumps(row["params"], sort_keys=True)
+    return row["scenario"], row["variant"], row["implementation"], params

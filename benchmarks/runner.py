@@ -1,0 +1,315 @@
+"""The runner: scenarios x implementations, warmed up, calibrated, interleaved, verified.
+
+For each scenario and each of its params: reset the database and seed it, then for every
+(variant, implementation) pair that applies — a *pair* — warm up (those calls are verified
+too, and the last one runs under tracemalloc for the memory figure), calibrate how many
+calls make a round, and run rounds with the pairs interleaved (A B C A B C ..., the order
+rotating each round) so that drift of this shared machine falls on every pair alike. Each
+call is timed alone with ``perf_counter_ns`` and counted alone (statements, pool checkouts);
+the inputs are prepared before and the undoing done after, untimed. The last call of every
+round is verified: a fast wrong answer fails the run.
+
+Sync ports are called directly; async ports run on one long-lived event loop
+(``asyncio.Runner``), the whole round inside it — never ``asyncio.run`` per call.
+"""
+
+import asyncio
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter_ns
+from types import ModuleType
+from typing import Any
+
+import scenarios
+from benchmarks import metrics
+from implementations import IMPLEMENTATIONS, create_port
+from implementations.contract.counting import counting, settle
+from implementations.contract.settings import Settings
+from scenarios import Op, Variant
+from scenarios.port import WHY_NOT
+from scenarios.seed import Database
+
+FLOORS = {"sync": "raw_psycopg2", "async": "raw_asyncpg"}
+SAMPLES_KEPT = 400  # per row in results.json; statistics use every sample
+
+
+@dataclass(frozen=True)
+class Timing:
+    warmup_calls: int  # untimed calls before measuring (compile caches, prepared statements)
+    min_rounds: int
+    max_rounds: int
+    round_seconds: float  # a round of one pair lasts about this long (calls are batched)
+    pair_seconds: float  # measured time per pair, spread over the rounds
+    max_calls_per_round: int = 200
+
+
+TIMINGS = {
+    "quick": Timing(
+        warmup_calls=3, min_rounds=3, max_rounds=12, round_seconds=0.015, pair_seconds=0.12
+    ),
+    "standard": Timing(
+        warmup_calls=5, min_rounds=3, max_rounds=20, round_seconds=0.03, pair_seconds=0.5
+    ),
+    "full": Timing(
+        warmup_calls=5, min_rounds=5, max_rounds=30, round_seconds=0.05, pair_seconds=2.0
+    ),
+}
+
+
+def benchmark_settings(database_url: str) -> Settings:
+    # Argon2id at its minimum cost: create-user measures the database, not the KDF (the
+    # report says so). Pool size and everything else as the apps have them.
+    return Settings(
+        database_url=database_url, password_hash_time_cost=1, password_hash_memory_kib=8
+    )
+
+
+def with_floors(implementations: Sequence[str]) -> list[str]:
+    """The implementations asked for, plus the floors their ratios divide by."""
+    chosen = list(implementations)
+    for name in list(chosen):
+        floor = FLOORS[IMPLEMENTATIONS[name][1]]
+        if floor not in chosen:
+            chosen.append(floor)
+    return [name for name in IMPLEMENTATIONS if name in chosen]  # registry order
+
+
+@dataclass
+class Pair:
+    variant: Variant
+    implementation: str
+    port: Any
+    calls_per_round: int = 1
+    rounds: int = 0
+    samples: list[float] = field(default_factory=list)
+    statements: list[int] = field(default_factory=list)
+    rows: list[float] = field(default_factory=list)
+    checkouts: int = 0
+    connects: int = 0
+    peak_memory: int | None = None
+
+
+Progress = Callable[[str, int, int], None]  # (description, done, total)
+
+
+class Runner:
+    def __init__(
+        self,
+        database_url: str,
+        implementations: Sequence[str],
+        profile: str,
+        progress: Progress | None = None,
+    ) -> None:
+        self.settings = benchmark_settings(database_url)
+        self.implementations = with_floors(implementations)
+        self.timing = TIMINGS[profile]
+        self.profile = profile
+        self.progress = progress or (lambda *_: None)
+        self.db = Database(database_url)
+        self.loop = asyncio.Runner()
+        self.ports: dict[str, Any] = {}
+        self.not_applicable: list[dict[str, str]] = []
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def __enter__(self) -> "Runner":
+        for name in self.implementations:
+            port = create_port(name, self.settings)
+            self._await_if_async(port, port.open())
+            self.ports[name] = port
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for port in self.ports.values():
+            self._await_if_async(port, port.close())
+        self.loop.close()
+        self.db.close()
+
+    def _await_if_async(self, port: Any, value: Any) -> Any:
+        return self.loop.run(value) if port.mode == "async" else value
+
+    # --- the run -------------------------------------------------------------------------
+
+    def run(self, scenario_names: Sequence[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for name in scenario_names:
+            module = scenarios.load(name)
+            self._record_not_applicable(name, module)
+            for params in module.PARAMS[self.profile]:
+                rows.extend(self._run_params(name, module, params))
+        add_floor_ratios(rows, {name: scenarios.load(name).FLOOR for name in scenario_names})
+        return rows
+
+    def _record_not_applicable(self, name: str, module: ModuleType) -> None:
+        for variant in module.VARIANTS:
+            for implementation, port in self.ports.items():
+                if not variant.applies_to(port):
+                    self.not_applicable.append(
+                        {
+                            "scenario": name,
+                            "variant": variant.name,
+                            "label": variant.label,
+                            "implementation": implementation,
+                            "reason": WHY_NOT.get(
+                                variant.how,
+                                f"{implementation} has no "
+                                f"'{variant.how}' way to {variant.operation}",
+                            ),
+                        }
+                    )
+
+    def _run_params(self, name: str, module: ModuleType, params: dict[str, Any]) -> list[dict]:
+        self.db.reset()
+        data = module.setup(self.db, params)
+        pairs = [
+            Pair(variant, implementation, port)
+            for variant in module.VARIANTS
+            for implementation, port in self.ports.items()
+            if variant.applies_to(port)
+        ]
+        description = f"{name} {params}"
+        for done, pair in enumerate(pairs):
+            self.progress(f"{description}: warming up", done, len(pairs))
+            self._warm_up(module, params, data, pair)
+        total = sum(pair.rounds for pair in pairs)
+        done = 0
+        for round_number in range(max(pair.rounds for pair in pairs)):
+            shift = round_number % len(pairs)
+            for pair in pairs[shift:] + pairs[:shift]:
+                if round_number < pair.rounds:
+                    self._measure(module, params, data, pair, pair.calls_per_round, keep=True)
+                    done += 1
+                    self.progress(description, done, total)
+        return [self._row(name, params, pair) for pair in pairs]
+
+    def _warm_up(self, module: ModuleType, params: dict, data: dict, pair: Pair) -> None:
+        first = self._measure(module, params, data, pair, 1, keep=False)
+        estimate = first
+        if first < 0.5:  # a slow call is warm after one run; a fast one needs a few
+            more = self._measure(module, params, data, pair, self.timing.warmup_calls, False)
+            estimate = more
+            tracemalloc.start()
+            try:
+                self._measure(module, params, data, pair, 1, keep=False)
+                pair.peak_memory = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+        timing = self.timing
+        pair.calls_per_round = max(
+            1, min(timing.max_calls_per_round, round(timing.round_seconds / estimate))
+        )
+        wanted = round(timing.pair_seconds / (pair.calls_per_round * estimate))
+        pair.rounds = max(timing.min_rounds, min(timing.max_rounds, wanted))
+
+    def _measure(
+        self, module: ModuleType, params: dict, data: dict, pair: Pair, count: int, keep: bool
+    ) -> float:
+        """Run ``count`` calls of ``pair``; verify the last; return the median call time."""
+        ops = module.ops(self.db, data, params, count)
+        stats = pair.port.pool_stats
+        checkouts, connects = stats.checkouts, stats.connects
+        if pair.port.mode == "async":
+            result, samples, statements = self.loop.run(_timed_async(pair.port, pair.variant, ops))
+        else:
+            result, samples, statements = _timed_sync(pair.port, pair.variant, ops)
+        try:
+            module.verify(self.db, pair.variant.name, result, ops[-1], data)
+        except scenarios.WrongResult as exc:
+            raise scenarios.WrongResult(
+                f"{pair.variant.name} on {pair.implementation} ({params}): {exc}"
+            ) from None
+        if keep:
+            pair.samples.extend(samples)
+            pair.statements.extend(statements)
+            pair.rows.append(module.rows(pair.variant.name, result))
+            pair.checkouts += stats.checkouts - checkouts
+            pair.connects += stats.connects - connects
+        if hasattr(module, "after"):
+            module.after(self.db, data, ops)
+        return metrics.summarize(samples).median_s
+
+    def _row(self, scenario: str, params: dict[str, Any], pair: Pair) -> dict[str, Any]:
+        summary = metrics.summarize(pair.samples)
+        calls = len(pair.samples)
+        name = pair.implementation
+        row = {
+            "scenario": scenario,
+            "variant": pair.variant.name,
+            "label": pair.variant.label,
+            "implementation": name,
+            "operation": pair.variant.operation,
+            "how": pair.variant.how,
+            "driver": IMPLEMENTATIONS[name][0],
+            "mode": IMPLEMENTATIONS[name][1],
+            "params": params,
+            "rounds": pair.rounds,
+            "calls": calls,
+            "median_s": summary.median_s,
+            "p95_s": summary.p95_s,
+            "iqr_s": summary.iqr_s,
+            "ops_per_s": summary.ops_per_s,
+            "queries_per_op": _per_op(pair.statements),
+            "queries_vary": len(set(pair.statements)) > 1,
+            "rows_per_op": sum(pair.rows) / len(pair.rows),
+            "floor_ratio": None,
+            "pool_checkouts_per_op": pair.checkouts / calls,
+            "pool_connects": pair.connects,
+            "samples_s": metrics.thin(pair.samples, SAMPLES_KEPT),
+        }
+        if pair.peak_memory is not None:
+            row["peak_memory_bytes"] = pair.peak_memory
+        return row
+
+
+def _per_op(statements: list[int]) -> float:
+    # Deterministic by design: every call of a pair sends the same statements. If they do
+    # vary, the mean is reported and queries_vary says so.
+    return statements[0] if len(set(statements)) == 1 else sum(statements) / len(statements)
+
+
+def _timed_sync(port: Any, variant: Variant, ops: list[Op]) -> tuple[Any, list[float], list[int]]:
+    result, samples, statements = None, [], []
+    for op in ops:
+        with counting() as counter:
+            started = perf_counter_ns()
+            result = variant.call(port, op)
+            elapsed = perf_counter_ns() - started
+        samples.append(elapsed / 1e9)
+        statements.append(counter.statements)
+    return result, samples, statements
+
+
+async def _timed_async(
+    port: Any, variant: Variant, ops: list[Op]
+) -> tuple[Any, list[float], list[int]]:
+    result, samples, statements = None, [], []
+    for op in ops:
+        with counting() as counter:
+            started = perf_counter_ns()
+            result = await variant.call(port, op)
+            elapsed = perf_counter_ns() - started
+            await settle()  # asyncpg reports its last statements one loop turn late
+        samples.append(elapsed / 1e9)
+        statements.append(counter.statements)
+    return result, samples, statements
+
+
+def add_floor_ratios(rows: list[dict[str, Any]], floors: dict[str, dict[str, str]]) -> None:
+    """floor_ratio = median / the floor's median, same scenario and params, same run."""
+    medians = {
+        (r["scenario"], r["variant"], r["implementation"], repr(r["params"])): r["median_s"]
+        for r in rows
+    }
+    for row in rows:
+        floor_variant = floors[row["scenario"]].get(row["operation"])
+        floor = {"variant": floor_variant, "implementation": FLOORS[row["mode"]]}
+        key = (row["scenario"], floor_variant, floor["implementation"], repr(row["params"]))
+        if floor_variant is not None and key in medians:
+            row["floor_ratio"] = row["median_s"] / medians[key]
+            row["floor"] = floor
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
