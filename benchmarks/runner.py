@@ -101,10 +101,11 @@ class Runner:
         implementations: Sequence[str],
         profile: str,
         progress: Progress | None = None,
+        timing: Timing | None = None,
     ) -> None:
         self.settings = benchmark_settings(database_url)
         self.implementations = with_floors(implementations)
-        self.timing = TIMINGS[profile]
+        self.timing = timing or TIMINGS[profile]
         self.profile = profile
         self.progress = progress or (lambda *_: None)
         self.db = Database(database_url)
@@ -126,6 +127,20 @@ class Runner:
             self._await_if_async(port, port.close())
         self.loop.close()
         self.db.close()
+
+    def call(self, implementation: str, variant: Variant, op: Op) -> Any:
+        """One call outside the timed loop, for tests and notebooks that want a result (and,
+        inside ``counting()``, its statements)."""
+        port = self.ports[implementation]
+        if port.mode == "sync":
+            return variant.call(port, op)
+
+        async def call_and_settle() -> Any:
+            result = await variant.call(port, op)
+            await settle()
+            return result
+
+        return self.loop.run(call_and_settle())
 
     def _await_if_async(self, port: Any, value: Any) -> Any:
         return self.loop.run(value) if port.mode == "async" else value

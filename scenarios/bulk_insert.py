@@ -2,7 +2,8 @@
 
 One INSERT and one COMMIT per row pays a round trip and a transaction per row. Adding all
 objects and committing once lets the ORM batch them; SQLAlchemy 2.x's ``insert()`` with a
-list of dicts skips the objects and sends multi-row INSERTs (1000 rows each, "insertmanyvalues").
+list of dicts skips the objects and sends multi-row INSERTs (1000 rows each, "insertmanyvalues"),
+as psycopg2's ``execute_values`` does by hand.
 ``bulk_save_objects`` is the legacy 1.x API, kept here, labelled, to show what moving off it
 buys. Tortoise's ``bulk_create`` and the drivers' ``executemany`` send one execution per row;
 COPY streams every row in one statement and is the floor.
@@ -84,6 +85,12 @@ def bulk_create(port: Any, op: Op) -> Any:
 def executemany(port: Any, op: Op) -> Any:
     """driver executemany"""
     return port.bulk_insert_tasks(op["user_id"], op["rows"], how="executemany")
+
+
+@VARIANTS.add("bulk_insert_tasks", "execute_values")
+def execute_values(port: Any, op: Op) -> Any:
+    """psycopg2 execute_values: multi-row INSERT, 1000 rows per statement"""
+    return port.bulk_insert_tasks(op["user_id"], op["rows"], how="execute_values")
 
 
 @VARIANTS.add("bulk_insert_tasks", "copy")

@@ -27,7 +27,7 @@ FLOOR = {
     "update_user": "update",
     "delete_user": "delete",
 }
-PAGE = 100
+PAGE = 50
 
 
 def setup(db: seed.Database, params: dict[str, Any]) -> dict[str, Any]:
@@ -36,21 +36,24 @@ def setup(db: seed.Database, params: dict[str, Any]) -> dict[str, Any]:
 
 def ops(db: seed.Database, data: dict[str, Any], params: dict[str, Any], count: int) -> list[Op]:
     users = params["users"]
-    # Calls that consume a row (delete) get a fresh one each; reads spread over the seed.
+    # Calls that change or consume a row get a fresh one each (an update that changes
+    # nothing is a no-op an ORM skips); reads spread over the seeded users.
+    changed = seed.new_users(db, "changed", count)
     doomed = seed.new_users(db, "doomed", count)
-    numbers = range(data.setdefault("created", 0), data["created"] + count)
-    data["created"] += count
+    start = data.setdefault("calls", 0)
+    data["calls"] += count
     return [
         {
-            "user_id": 1 + (i * 7919) % users,
-            "skip": (i * 31) % max(users - PAGE, 1),
+            "user_id": 1 + (n * 7919) % users,
+            "skip": (n * 31) % max(users - PAGE, 1),
             "new_user": schemas.UserCreate(
                 email=f"new{n}@example.com", username=f"new{n}", password="benchmark-password"
             ),
-            "change": schemas.UserUpdate(is_active=i % 2 == 0),
+            "changed_id": changed[i],
+            "change": schemas.UserUpdate(is_active=False),
             "doomed_id": doomed[i],
         }
-        for i, n in enumerate(numbers)
+        for i, n in enumerate(range(start, start + count))
     ]
 
 
@@ -69,6 +72,12 @@ def get_entity(port: Any, op: Op) -> Any:
     return port.get_user(op["user_id"], how="entity")
 
 
+@VARIANTS.add("get_user", "lambda")
+def get_lambda(port: Any, op: Op) -> Any:
+    """get by id: lambda_stmt (statement construction cached)"""
+    return port.get_user(op["user_id"], how="lambda")
+
+
 @VARIANTS.add("get_user", "columns")
 def get_columns(port: Any, op: Op) -> Any:
     """get by id: selected columns, no entity"""
@@ -81,24 +90,30 @@ def get_by_sql(port: Any, op: Op) -> Any:
     return port.get_user(op["user_id"], how="sql")
 
 
+@VARIANTS.add("get_user", "prepared")
+def get_prepared(port: Any, op: Op) -> Any:
+    """get by id: server-side prepared statement (PREPARE once, EXECUTE)"""
+    return port.get_user(op["user_id"], how="prepared")
+
+
 # --- a page of users --------------------------------------------------------------------
 
 
 @VARIANTS.add("list_users", "entity")
 def list_entities(port: Any, op: Op) -> Any:
-    """list 100 users: ORM entities"""
+    """list 50 users: ORM entities"""
     return port.list_users(op["skip"], PAGE, how="entity")
 
 
 @VARIANTS.add("list_users", "columns")
 def list_columns(port: Any, op: Op) -> Any:
-    """list 100 users: selected columns"""
+    """list 50 users: selected columns"""
     return port.list_users(op["skip"], PAGE, how="columns")
 
 
 @VARIANTS.add("list_users", "sql")
 def list_by_sql(port: Any, op: Op) -> Any:
-    """list 100 users: hand-written SQL"""
+    """list 50 users: hand-written SQL"""
     return port.list_users(op["skip"], PAGE, how="sql")
 
 
@@ -114,7 +129,7 @@ def create(port: Any, op: Op) -> Any:
 @VARIANTS.add("update_user", "api")
 def update(port: Any, op: Op) -> Any:
     """update a user (as PATCH does)"""
-    return port.update_user(op["user_id"], op["change"], how="api")
+    return port.update_user(op["changed_id"], op["change"], how="api")
 
 
 @VARIANTS.add("delete_user", "api")
@@ -123,25 +138,38 @@ def delete(port: Any, op: Op) -> Any:
     return port.delete_user(op["doomed_id"], how="api")
 
 
+def _stored_user(db: seed.Database, user_id: int) -> dict[str, Any] | None:
+    found = db.all(f"SELECT {', '.join(shapes.USER_FIELDS)} FROM users WHERE id = %s", (user_id,))
+    return found[0] if found else None
+
+
 def verify(db: seed.Database, variant: str, result: Any, op: Op, data: dict[str, Any]) -> None:
     if variant.startswith("get"):
         got = shapes.user(result)
-        check(got["id"] == op["user_id"], f"asked for user {op['user_id']}, got {got['id']}")
-        check(got["username"] == f"user{op['user_id']}", f"wrong user row: {got}")
+        check(got == _stored_user(db, op["user_id"]), f"user {op['user_id']}: got {got}")
     elif variant.startswith("list"):
-        ids = [shapes.field(row, "id") for row in result]
-        expected = list(range(op["skip"] + 1, op["skip"] + 1 + PAGE))
-        check(
-            ids == expected, f"page at skip={op['skip']}: ids {ids[:3]}..., not {expected[:3]}..."
+        got = [shapes.user(row) for row in result]
+        expected = db.all(
+            f"SELECT {', '.join(shapes.USER_FIELDS)} FROM users ORDER BY id OFFSET %s LIMIT %s",
+            (op["skip"], PAGE),
         )
+        check(got == expected, f"page at skip={op['skip']} differs from the stored users")
     elif variant == "create":
         got = shapes.user(result)
-        check(got["email"] == op["new_user"].email, f"created {got}, not {op['new_user']}")
+        new = op["new_user"]
+        check(got == _stored_user(db, got["id"]), f"created {got}, stored otherwise")
+        check(
+            (got["email"], got["username"], got["is_active"]) == (new.email, new.username, True),
+            f"created {got}, not {new}",
+        )
     elif variant == "update":
         got = shapes.user(result)
+        check(got == _stored_user(db, op["changed_id"]), f"updated {got}, stored otherwise")
+        check(got["id"] == op["changed_id"], f"updated user {got['id']}, not {op['changed_id']}")
         check(got["is_active"] == op["change"].is_active, f"update not applied: {got}")
     elif variant == "delete":
         check(result is None, f"delete returns nothing, got {result!r}")
+        check(_stored_user(db, op["doomed_id"]) is None, "the user is still there")
 
 
 def rows(variant: str, result: Any) -> int:

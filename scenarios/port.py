@@ -16,9 +16,11 @@ statements each sends (checked by the engine tests):
 | operation | how | meaning | statements |
 |---|---|---|---|
 | get_user | entity | the ORM's get by primary key | 1 |
+| get_user | lambda | SQLAlchemy ``lambda_stmt``: the statement's construction cached by the lambda's code | 1 |
 | get_user | columns | only the columns, no entity (SQLAlchemy ``select(cols)``, Tortoise ``.values()``) | 1 |
 | get_user | legacy_query | ``session.query(User).filter_by(id=).first()`` (SQLAlchemy 1.x style) | 1 |
-| get_user | sql | hand-written SQL (floors) | 1 |
+| get_user | sql | hand-written SQL (floors; asyncpg prepares it behind the scenes) | 1 |
+| get_user | prepared | psycopg2: ``PREPARE`` once per connection, then ``EXECUTE`` | 1 |
 | list_users | entity / columns / sql | a page of users ordered by id | 1 |
 | create_user, update_user, delete_user, transfer_task | api | what ``crud.py`` does for the API | as the API |
 | users_with_tasks | lazy | the first ``limit`` users, then their tasks one user at a time (async ORMs: an explicit await per parent, since they refuse implicit lazy loads) | 1 + N |
@@ -32,6 +34,7 @@ statements each sends (checked by the engine tests):
 | bulk_insert_tasks | insert_dicts | 2.0 ``insert(Task)`` with a list of dicts | ceil(N / 1000) |
 | bulk_insert_tasks | bulk_create | Tortoise ``bulk_create`` | N (executemany) |
 | bulk_insert_tasks | executemany | the driver's executemany (floors) | N |
+| bulk_insert_tasks | execute_values | psycopg2's ``execute_values``: multi-row INSERTs | ceil(N / 1000) |
 | bulk_insert_tasks | copy | COPY (floors) | 1 |
 | bulk_update_tasks | row_per_commit | one UPDATE and one COMMIT per row | N |
 | bulk_update_tasks | unit_of_work | load the entities, set attributes, one commit | 1 + N (SQLAlchemy) |
@@ -45,7 +48,7 @@ statements each sends (checked by the engine tests):
 | tasks_page | keyset | all tasks by id, ``WHERE id > after_id LIMIT limit`` | 1 |
 | user_stats | sql | the API's aggregate in SQL | 1 |
 | user_stats | python | load the user's tasks, count and average in Python (404 if no user) | 1 or 2 |
-| savepoint | api | one transaction: insert task ``kept``; in a savepoint insert ``dropped`` with a title the user already has (unique violation), roll back to the savepoint; commit. Returns the kept task | 2 (INSERTs) |
+| savepoint | api | one transaction: insert task ``kept``; in a savepoint insert ``dropped`` with a title the user already has (unique violation), roll back to the savepoint; commit. Returns the kept task | 2 INSERTs sent (pg_stat_statements records 1: the failed one never completes) |
 
 Bulk rows are dicts with ``title``, ``description``, ``priority``, ``completed``; bulk update
 items are dicts with ``id``, ``completed``, ``priority``. ``bulk_*`` return the number of rows.
@@ -94,6 +97,7 @@ WHY_NOT = {
     "entity": "the floors have no entities, only rows",
     "columns": "the floors always select columns: their only way is hand-written SQL",
     "sql": "an ORM's ways are its own; hand-written SQL is the floor's",
+    "lambda": "lambda_stmt is SQLAlchemy's way to cache building a statement",
     "joined": "joinedload is SQLAlchemy's",
     "selectin": "selectinload is SQLAlchemy's",
     "prefetch": "prefetch_related is Tortoise's",
@@ -104,6 +108,8 @@ WHY_NOT = {
     "bulk_create": "bulk_create is Tortoise's",
     "executemany": "a driver-level way, shown on the floors",
     "copy": "COPY is a driver-level way, shown on the floors",
+    "execute_values": "execute_values is psycopg2's (asyncpg has COPY and a pipelined executemany)",
+    "prepared": "explicit PREPARE/EXECUTE is shown on psycopg2; asyncpg always prepares",
     "unit_of_work": "the floors have no unit of work",
     "bulk_update_mappings": "a legacy API of SQLAlchemy's sync Session",
     "update_dicts": "ORM bulk UPDATE by primary key is SQLAlchemy 2.x's",

@@ -62,6 +62,11 @@ def savepoint(port: Any, op: Op) -> Any:
 
 def verify(db: seed.Database, variant: str, result: Any, op: Op, data: dict[str, Any]) -> None:
     got = shapes.task(result)
+    stored = db.all(
+        "SELECT id, title, description, completed, priority, user_id FROM tasks WHERE id = %s",
+        (got["id"],),
+    )
+    check(stored == [got], f"returned {got}, stored {stored}")
     if variant == "transfer":
         check(got["id"] == op["task_id"], f"moved task {got['id']}, not {op['task_id']}")
         check(got["user_id"] == op["to_user_id"], "the task did not change hands")
@@ -73,11 +78,14 @@ def verify(db: seed.Database, variant: str, result: Any, op: Op, data: dict[str,
         check(logs >= 1, "no transfer log row")
     else:
         check(got["title"] == op["kept"], f"kept task titled {got['title']!r}")
+        check(got["user_id"] == op["from_user_id"], "the kept task belongs to another user")
         kept, dropped = db.all(
             "SELECT count(*) FILTER (WHERE title = %s) AS kept, "
             "count(*) FILTER (WHERE title = %s) AS dropped FROM tasks WHERE user_id = %s",
             (op["kept"], op["dropped"], op["from_user_id"]),
         )[0].values()
+        # That the second insert was attempted and rolled back is what its statement count
+        # (2) shows; here, that it left nothing behind and did not undo the first.
         check(kept == 1, "the task inserted before the savepoint was not committed")
         check(dropped == 1, "the rolled-back insert left a row behind")
 

@@ -1,7 +1,8 @@
 """What "a statement" means in ormbench, and the counters that see them.
 
 A counted statement is one SQL command that the implementation itself sent to PostgreSQL
-and PostgreSQL executed: SELECT, INSERT, UPDATE, DELETE, COPY, WITH, VALUES, TABLE, MERGE.
+and PostgreSQL executed: SELECT, INSERT, UPDATE, DELETE, COPY, WITH, VALUES, TABLE, MERGE,
+and EXECUTE of a prepared statement (PREPARE itself is not counted: it runs nothing).
 An ``executemany`` of N parameter sets counts N, because PostgreSQL executes it N times
 (pg_stat_statements records N calls). Not counted: transaction control (BEGIN, COMMIT,
 ROLLBACK, SAVEPOINT, RELEASE), session settings (SET, RESET), a pool's ping on checkout and
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 COUNTED_COMMANDS = frozenset(
-    {"SELECT", "INSERT", "UPDATE", "DELETE", "COPY", "WITH", "VALUES", "TABLE", "MERGE"}
+    {"SELECT", "INSERT", "UPDATE", "DELETE", "COPY", "WITH", "VALUES", "TABLE", "MERGE", "EXECUTE"}
 )
 # Leading whitespace, comments and opening parentheses before the first keyword.
 _PREFIX = re.compile(r"(?:\s+|--[^\n]*\n|/\*.*?\*/|\()*", re.DOTALL)

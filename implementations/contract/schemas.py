@@ -50,13 +50,13 @@ def _utc(value: datetime) -> datetime:
 # clients and fuzzers learn it. Documentation only: _storable does the refusing.
 _NO_NUL = Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
 
-Id = Annotated[int, BeforeValidator(_integral), Field(ge=1, le=MAX_ID)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
 Email = Annotated[EmailStr, AfterValidator(_lower), Field(max_length=255)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{3,50}$")]
 Password = Annotated[str, Field(min_length=8, max_length=128), _NO_NUL, AfterValidator(_storable)]
 Title = Annotated[str, Field(min_length=1, max_length=255), _NO_NUL, AfterValidator(_storable)]
 Description = Annotated[str, Field(max_length=10_000), _NO_NUL, AfterValidator(_storable)]
-Priority = Annotated[int, BeforeValidator(_integral), Field(ge=0, le=5)]
+Priority = Annotated[int, Field(ge=0, le=5), BeforeValidator(_integral)]
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 TaskSort = Literal["created_at", "priority", "title"]
 

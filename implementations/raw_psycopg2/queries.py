@@ -270,6 +270,7 @@ RELEASE_SAVEPOINT = "RELEASE SAVEPOINT before_insert"
 
 # psycopg2 sends every statement as text to be parsed and planned anew (asyncpg prepares
 # and caches them): a server-side prepared statement, once per connection, skips that.
-# PREPARE takes $1, not a psycopg2 placeholder; EXECUTE is then counted as the SELECT.
+# PREPARE takes $1, not a psycopg2 placeholder. pg_stat_statements records each EXECUTE as
+# one call of the prepared SELECT, and PREPARE as none.
 PREPARE_GET_USER = f"PREPARE get_user (integer) AS SELECT {USER_COLUMNS} FROM users WHERE id = $1"
 EXECUTE_GET_USER = "EXECUTE get_user (%(id)s)"

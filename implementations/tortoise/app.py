@@ -11,7 +11,7 @@ from implementations.contract import http, schemas
 from implementations.contract.security import Passwords
 from implementations.contract.settings import Settings
 from implementations.tortoise import crud
-from implementations.tortoise.database import open_database
+from implementations.tortoise.database import entered, open_database
 
 NAME = "tortoise"
 
@@ -149,7 +149,7 @@ def use_tortoise_context(app: ASGIApp) -> ASGIApp:
         if scope["type"] == "lifespan":
             await app(scope, receive, send)
             return
-        with scope["app"].state._tortoise_context:
+        with entered(scope["app"].state._tortoise_context):
             await app(scope, receive, send)
 
     return with_context

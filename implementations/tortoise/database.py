@@ -18,11 +18,14 @@ be corrected by hand; it would also make every query pay for DEBUG logging.
 ``setup=`` and ``reset=`` count pool checkouts and checkins for ``PoolStats``.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise import connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.context import TortoiseContext, _current_context
 
 from implementations.contract.counting import PoolStats, count_asyncpg
 from implementations.contract.settings import Settings
@@ -91,3 +94,20 @@ class Database:
 
 def open_database(settings: Settings) -> Database:
     return Database(settings)
+
+
+@contextmanager
+def entered(context: TortoiseContext) -> Iterator[None]:
+    """``context`` is the current TortoiseContext inside the block, for this task only.
+
+    Not ``with context:``: TortoiseContext keeps the token that undoes its ``__enter__`` on
+    the context object, so two tasks inside one context at once overwrite each other's token,
+    and the first to leave raises ValueError (token created in a different Context). Tortoise
+    has no public way to enter a context per task, so this sets the same context variable
+    its ``__enter__`` sets, and keeps the token here, one per entry.
+    """
+    token = _current_context.set(context)
+    try:
+        yield
+    finally:
+        _current_context.reset(token)

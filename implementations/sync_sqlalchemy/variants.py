@@ -1,0 +1,227 @@
+"""The other ways to do what ``crud.py`` does: naive, legacy and leaner forms, for the scenarios.
+
+The API never calls these; the benchmark port (``port.py``) does, so that the cost of each
+way can be measured beside the API's own. Each function takes the Session first, like
+``crud.py``. Functions that write own their transaction (``session.begin()``): none of them
+answers an HTTP request, so they need no mapping of constraint names to 404/409.
+The 1.x APIs kept here (``session.query``, ``bulk_save_objects``, ``bulk_update_mappings``)
+are marked LEGACY: they exist only as variants, to show what moving off them buys.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, insert, lambda_stmt, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from implementations.contract import errors, schemas
+from implementations.sync_sqlalchemy import crud
+from implementations.sync_sqlalchemy.crud import NOT_UPDATED_YET
+from implementations.sync_sqlalchemy.models import Task, User
+
+# What the API shows of a user (schemas.User): everything but the password hash.
+USER_COLUMNS = (
+    User.id,
+    User.email,
+    User.username,
+    User.is_active,
+    User.created_at,
+    User.updated_at,
+)
+TITLE_UNIQUE = "uq_tasks_user_id_title"
+
+
+def _found(user: Any) -> Any:
+    if user is None:
+        raise errors.NotFound(errors.USER_NOT_FOUND)
+    return user
+
+
+# --- get_user ----------------------------------------------------------------------------
+
+
+def get_user_legacy_query(session: Session, user_id: int) -> User:
+    # LEGACY: the 1.x Query API. Unlike session.get(), it always sends its SELECT, even when
+    # the user is already in the identity map.
+    return _found(session.query(User).filter_by(id=user_id).first())
+
+
+def get_user_lambda(session: Session, user_id: int) -> User:
+    # SQLAlchemy already caches every select()'s compiled SQL, keyed on its structure;
+    # lambda_stmt also skips building the select() itself: from the second call on the
+    # lambda is not run, only its closure read (user_id becomes a bound parameter). That
+    # reading costs too, so whether it pays for a statement this small is for the
+    # benchmark to say.
+    statement = lambda_stmt(lambda: select(User).where(User.id == user_id))
+    return _found(session.scalars(statement).one_or_none())
+
+
+def get_user_columns(session: Session, user_id: int) -> Row[Any]:
+    # Rows, not entities: no identity map, no instance state, nothing to track.
+    statement = select(*USER_COLUMNS).where(User.id == user_id)
+    return _found(session.execute(statement).one_or_none())
+
+
+# --- list_users --------------------------------------------------------------------------
+
+
+def list_users_columns(session: Session, skip: int, limit: int) -> Sequence[Row[Any]]:
+    statement = select(*USER_COLUMNS).order_by(User.id).offset(skip).limit(limit)
+    return session.execute(statement).all()
+
+
+# --- users_with_tasks --------------------------------------------------------------------
+
+
+def users_with_tasks_lazy(session: Session, skip: int, limit: int) -> Sequence[User]:
+    # The N+1: the relationship's default loader (lazy="select") sends one SELECT per user,
+    # the first time each user's tasks are touched, as serialising them would.
+    statement = select(User).order_by(User.id)
+    users = session.scalars(statement.offset(skip).limit(limit)).all()
+    for user in users:
+        _ = user.tasks
+    return users
+
+
+def users_with_tasks_joined(session: Session, skip: int, limit: int) -> Sequence[User]:
+    # One statement: SQLAlchemy wraps the LIMITed users in a subquery and LEFT JOINs the
+    # tasks to it, so each user's columns come back once per task. unique() folds the
+    # repeated users back into one object each (required for joined collections).
+    statement = select(User).options(joinedload(User.tasks)).order_by(User.id)
+    return session.scalars(statement.offset(skip).limit(limit)).unique().all()
+
+
+# --- bulk_insert_tasks -------------------------------------------------------------------
+
+
+def _new_tasks(user_id: int, rows: list[dict[str, Any]]) -> list[Task]:
+    return [Task(user_id=user_id, updated_at=NOT_UPDATED_YET, **row) for row in rows]
+
+
+def insert_tasks_row_per_commit(session: Session, user_id: int, rows: list[dict[str, Any]]) -> int:
+    for task in _new_tasks(user_id, rows):
+        session.add(task)
+        session.commit()
+    return len(rows)
+
+
+def insert_tasks_add_all(session: Session, user_id: int, rows: list[dict[str, Any]]) -> int:
+    # The unit of work batches the INSERTs (insertmanyvalues) and still fetches each row's
+    # id and created_at back (RETURNING), because the objects must know them afterwards.
+    with session.begin():
+        session.add_all(_new_tasks(user_id, rows))
+    return len(rows)
+
+
+def insert_tasks_bulk_save_objects(
+    session: Session, user_id: int, rows: list[dict[str, Any]]
+) -> int:
+    # LEGACY: 1.x bulk API; the objects are not attached to the session and learn nothing
+    # back (no ids). 2.0 says: insert() with a list of dicts (insert_tasks_dicts).
+    with session.begin():
+        session.bulk_save_objects(_new_tasks(user_id, rows))
+    return len(rows)
+
+
+def insert_tasks_dicts(session: Session, user_id: int, rows: list[dict[str, Any]]) -> int:
+    # The statement crud.create_tasks_bulk sends (see render_nulls there), from plain dicts
+    # instead of validated request items: no objects at all.
+    with session.begin():
+        statement = insert(Task).execution_options(render_nulls=True)
+        session.execute(statement, [{"user_id": user_id, **row} for row in rows])
+    return len(rows)
+
+
+# --- bulk_update_tasks -------------------------------------------------------------------
+
+
+def update_tasks_row_per_commit(session: Session, items: list[dict[str, Any]]) -> int:
+    updated = 0
+    for item in items:
+        values = {key: value for key, value in item.items() if key != "id"}
+        statement = update(Task).where(Task.id == item["id"]).values(values)
+        updated += session.execute(statement).rowcount
+        session.commit()
+    return updated
+
+
+def update_tasks_unit_of_work(session: Session, items: list[dict[str, Any]]) -> int:
+    # One SELECT for the entities, then the flush sends one UPDATE per changed object: each
+    # fetches the new updated_at back (RETURNING), which cannot be batched.
+    with session.begin():
+        wanted = select(Task).where(Task.id.in_([i["id"] for i in items]))
+        by_id = {task.id: task for task in session.scalars(wanted)}
+        if missing := {item["id"] for item in items} - by_id.keys():
+            raise errors.tasks_not_found(missing)
+        for item in items:
+            task = by_id[item["id"]]
+            task.completed = item["completed"]
+            task.priority = item["priority"]
+    return len(items)
+
+
+def update_tasks_bulk_update_mappings(session: Session, items: list[dict[str, Any]]) -> int:
+    # LEGACY: 1.x bulk API; one executemany of UPDATE ... WHERE id = ?. 2.0 spells the same
+    # thing session.execute(update(Task), items) (update_tasks_dicts).
+    with session.begin():
+        session.bulk_update_mappings(Task, items)  # type: ignore[arg-type]
+    return len(items)
+
+
+def update_tasks_dicts(session: Session, items: list[dict[str, Any]]) -> int:
+    # ORM bulk UPDATE by primary key: the dicts' "id" is the WHERE, the rest the SET; one
+    # executemany. crud.update_tasks_bulk sends this too, after a SELECT ... FOR UPDATE.
+    with session.begin():
+        session.execute(update(Task), items)
+    return len(items)
+
+
+# --- tasks_page --------------------------------------------------------------------------
+
+
+def tasks_page_offset(session: Session, limit: int, offset: int) -> Sequence[Task]:
+    statement = select(Task).order_by(Task.id)
+    return session.scalars(statement.offset(offset).limit(limit)).all()
+
+
+def tasks_page_keyset(session: Session, limit: int, after_id: int | None) -> Sequence[Task]:
+    statement = select(Task).order_by(Task.id).limit(limit)
+    if after_id is not None:
+        statement = statement.where(Task.id > after_id)
+    return session.scalars(statement).all()
+
+
+# --- user_stats --------------------------------------------------------------------------
+
+
+def user_stats_python(session: Session, user_id: int) -> schemas.UserStats:
+    # The naive aggregate: every task travels and becomes an object, to be counted here.
+    tasks = crud.get_user_with_tasks(session, user_id).tasks
+    completed = sum(task.completed for task in tasks)
+    return schemas.UserStats(
+        total=len(tasks),
+        completed=completed,
+        pending=len(tasks) - completed,
+        avg_priority=sum(task.priority for task in tasks) / len(tasks) if tasks else 0.0,
+    )
+
+
+# --- savepoint ---------------------------------------------------------------------------
+
+
+def savepoint(session: Session, user_id: int, kept: str, dropped: str) -> Task:
+    """Insert ``kept``; try ``dropped`` (a title the user has) in a savepoint; commit."""
+    task = Task(user_id=user_id, title=kept, updated_at=NOT_UPDATED_YET)
+    with session.begin():
+        session.add(task)
+        try:
+            # begin_nested() flushes the pending ``kept`` first, then opens the SAVEPOINT;
+            # leaving the block flushes ``dropped``, and on error rolls back to the savepoint.
+            with session.begin_nested():
+                session.add(Task(user_id=user_id, title=dropped, updated_at=NOT_UPDATED_YET))
+        except IntegrityError as exc:
+            # Only the violation this savepoint exists for; psycopg2's error names it.
+            if exc.orig.diag.constraint_name != TITLE_UNIQUE:  # type: ignore[union-attr]
+                raise
+    return task

@@ -1,0 +1,129 @@
+"""The benchmark engine, run for real on the quick data with one round per pair.
+
+Timings are never asserted: only what is deterministic — statement counts per call, rows,
+which pairs ran, the results file's shape — and that every variant's check rejects a wrong
+answer.
+"""
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import scenarios
+from benchmarks import results
+from benchmarks.runner import FLOORS, Runner, Timing
+from implementations import IMPLEMENTATIONS
+
+ONE_ROUND = Timing(warmup_calls=1, min_rounds=1, max_rounds=1, round_seconds=0.0, pair_seconds=0.0)
+
+
+@pytest.fixture(scope="module")
+def run(database_url: str) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, str]]]]:
+    with Runner(database_url, list(IMPLEMENTATIONS), "quick", timing=ONE_ROUND) as runner:
+        rows = runner.run(scenarios.SCENARIOS)
+        yield rows, runner.not_applicable
+
+
+def expected_statements(row: dict[str, Any]) -> int | None:
+    """What scenarios/port.py promises per call, where the promise is exact."""
+    params, variant = row["params"], row["variant"]
+    if row["scenario"] == "eager_loading":
+        n = params["n"]
+        return {
+            "lazy": n + 1,
+            "joined": 1,
+            "selectin": 1 + math.ceil(n / 500),
+            "prefetch": 2,
+            "join": 1,
+        }[variant]
+    if row["scenario"] == "crud":
+        return 1 if variant.startswith(("get", "list", "create", "delete")) else None
+    if row["scenario"] == "bulk_insert":
+        rows = params["rows"]
+        return {
+            "row_per_commit": rows,
+            "insert_dicts": math.ceil(rows / 1000),
+            "bulk_create": rows,
+            "executemany": rows,
+            "copy": 1,
+        }.get(variant)
+    if row["scenario"] == "bulk_update":
+        rows = params["rows"]
+        return {
+            "row_per_commit": rows,
+            "bulk_update_mappings": rows,
+            "executemany": rows,
+        }.get(variant)
+    if row["scenario"] == "filter_sort":
+        return 1 if variant in ("offset", "keyset") else None
+    if row["scenario"] == "aggregation":
+        return 1 if variant == "in_sql" else None
+    return None
+
+
+def test_results_document_is_valid(run: tuple[list[dict], list[dict]]) -> None:
+    rows, not_applicable = run
+    document = {
+        "meta": {
+            "started_at": "2026-11-25T00:00:00Z",
+            "git_commit": "test",
+            "python": "3.11",
+            "postgres": "PostgreSQL 18",
+            "packages": {},
+            "machine": {},
+            "profile": "quick",
+            "database": "embedded",
+        },
+        "results": rows,
+        "not_applicable": not_applicable,
+    }
+    results.validate(document)
+
+
+def test_every_variant_runs_or_says_why_not(run: tuple[list[dict], list[dict]]) -> None:
+    rows, not_applicable = run
+    ran = {(r["scenario"], r["variant"], r["implementation"]) for r in rows}
+    excused = {(n["scenario"], n["variant"], n["implementation"]) for n in not_applicable}
+    for name in scenarios.SCENARIOS:
+        for variant in scenarios.load(name).VARIANTS:
+            for impl in IMPLEMENTATIONS:
+                key = (name, variant.name, impl)
+                assert (key in ran) != (key in excused), f"{key}: ran={key in ran}"
+    assert all(n["reason"] for n in not_applicable)
+
+
+def test_every_scenario_has_rows_for_all_five(run: tuple[list[dict], list[dict]]) -> None:
+    rows, _ = run
+    for name in scenarios.SCENARIOS:
+        assert {r["implementation"] for r in rows if r["scenario"] == name} == set(
+            IMPLEMENTATIONS
+        ), name
+
+
+def test_statement_counts_are_exact(run: tuple[list[dict], list[dict]]) -> None:
+    rows, _ = run
+    checked = 0
+    for row in rows:
+        assert not row["queries_vary"], f"{row['scenario']}/{row['variant']}: counts vary"
+        expected = expected_statements(row)
+        if expected is not None:
+            assert row["queries_per_op"] == expected, (
+                f"{row['scenario']} {row['params']} {row['variant']} on "
+                f"{row['implementation']}: {row['queries_per_op']} statements, not {expected}"
+            )
+            checked += 1
+    assert checked > 50
+
+
+def test_every_row_has_a_floor_ratio_and_the_floor_is_one(
+    run: tuple[list[dict], list[dict]],
+) -> None:
+    rows, _ = run
+    for row in rows:
+        assert row["floor_ratio"] is not None, row
+        floor = row["floor"]
+        if (row["variant"], row["implementation"]) == (floor["variant"], floor["implementation"]):
+            assert row["floor_ratio"] == 1.0
+        assert row["floor"]["implementation"] == FLOORS[row["mode"]]
