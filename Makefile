@@ -8,7 +8,7 @@ PROFILE ?= standard
 IMPL    ?=
 SCENARIO ?=
 
-.PHONY: setup test serve bench pytest-bench report lint format clean
+.PHONY: setup test serve bench check pytest-bench report lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ serve: $(STAMP) ## serve one implementation's API on 127.0.0.1:$(PORT): make ser
 bench: $(STAMP) ## PROFILE=quick|standard|full SCENARIO="a b" IMPL="x y"; writes results/latest/
 	$(BIN)/ormbench bench --profile $(PROFILE) \
 		$(foreach s,$(SCENARIO),--scenario $(s)) $(foreach i,$(IMPL),--impl $(i))
+
+check: $(STAMP) ## the quick profile against benchmarks/baseline.json: more SQL fails
+	$(BIN)/ormbench check --baseline benchmarks/baseline.json
 
 pytest-bench: $(STAMP) ## the scenarios as pytest-benchmark tests (quick data)
 	$(BIN)/pytest tests/benchmarks --benchmark-only

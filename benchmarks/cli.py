@@ -135,34 +135,111 @@ def bench(
 ) -> None:
     """Run the scenarios against the implementations; write results.json and the report."""
     from benchmarks import results as results_file
-    from benchmarks.runner import Runner, now_iso
     from scenarios import PROFILES, SCENARIOS
 
-    _check_provider(db)
     if profile not in PROFILES:
         raise _fail(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
     chosen_scenarios = _choose(scenario, SCENARIOS, "scenario")
     chosen_impls = _choose(impl, list(IMPLEMENTATIONS), "implementation")
     out_dir = out or _timestamped_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    document = _run(chosen_scenarios, chosen_impls, profile, db)
+    results_file.write(document, out_dir / "results.json")
+    written = [out_dir / "results.json", *_report(out_dir)]
+    if out is None:
+        _link_latest(out_dir)
+    _print_summary(document["results"])
+    console.print("written: " + ", ".join(str(path) for path in written))
+
+
+def _run(scenario_names: list[str], impls: list[str], profile: str, db: str) -> dict[str, Any]:
+    """Run the benchmark and return the results document."""
+    from benchmarks.runner import Runner, now_iso
+
+    _check_provider(db)
     started_at = now_iso()
     try:
         with (
             provide_server(db) as server,  # type: ignore[arg-type]
             fresh_database(server) as url,
             _progress() as progress,
-            Runner(url, chosen_impls, profile, progress) as run,
+            Runner(url, impls, profile, progress) as run,
         ):
-            rows = run.run(chosen_scenarios)
-            document = _document(run, rows, started_at, profile, server.kind)
+            rows = run.run(scenario_names)
+            return _document(run, rows, started_at, profile, server.kind)
     except (ProviderError, EmbeddedError) as exc:
         raise _fail(str(exc)) from None
-    results_file.write(document, out_dir / "results.json")
-    written = [out_dir / "results.json", *_report(out_dir)]
-    if out is None:
-        _link_latest(out_dir)
-    _print_summary(rows)
-    console.print("written: " + ", ".join(str(path) for path in written))
+
+
+BASELINE = Path("benchmarks") / "baseline.json"
+BASELINE_SAMPLES = 60  # per row: enough for the significance test, small enough to commit
+
+
+@app.command()
+def check(
+    baseline: Annotated[Path, typer.Option(help="a results.json to compare with")] = BASELINE,
+    results: Annotated[
+        Path | None, typer.Option(help="a results.json; default: run the quick profile now")
+    ] = None,
+    factor: Annotated[float, typer.Option(help="fail only beyond this floor_ratio change")] = 1.25,
+    alpha: Annotated[float, typer.Option(help="significance level of the timing test")] = 0.01,
+    summary: Annotated[
+        Path | None, typer.Option(help="also write the Markdown summary here")
+    ] = None,
+    db: Provider = "auto",
+) -> None:
+    """Compare a run with the baseline: more SQL fails; slower fails only when it is real."""
+    from benchmarks import check as checking
+    from benchmarks import results as results_file
+
+    if not baseline.exists():
+        raise _fail(f"no baseline at {baseline}: create one with `ormbench baseline update`")
+    base = results_file.read(baseline)
+    if results is None:
+        out_dir = Path("results") / f"check-{time.strftime('%Y%m%d-%H%M%S')}"
+        current = _run(_scenarios_in(base), _impls_in(base), base["meta"]["profile"], db)
+        results_file.write(current, out_dir / "results.json")
+        summary = summary or out_dir / "check.md"
+    else:
+        current = results_file.read(results)
+    outcome = checking.compare(base, current, factor=factor, alpha=alpha)
+    text = checking.render(outcome, factor, alpha, str(baseline))
+    print(text)
+    if summary is not None:
+        summary.parent.mkdir(parents=True, exist_ok=True)
+        summary.write_text(text + "\n")
+        console.print(f"summary written to {summary}")
+    raise typer.Exit(code=0 if outcome.passed else 1)
+
+
+baseline_app = typer.Typer(no_args_is_help=True, help="The committed baseline of `ormbench check`.")
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("update")
+def baseline_update(
+    out: Annotated[Path, typer.Option(help="where to write it")] = BASELINE,
+    profile: Profile = "quick",
+    db: Provider = "auto",
+) -> None:
+    """Run the benchmark and make it the baseline (do this on purpose, and commit it)."""
+    from benchmarks import metrics
+    from benchmarks import results as results_file
+    from scenarios import SCENARIOS
+
+    document = _run(list(SCENARIOS), list(IMPLEMENTATIONS), profile, db)
+    for row in document["results"]:
+        row["samples_s"] = metrics.thin(row["samples_s"], BASELINE_SAMPLES)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results_file.write(document, out)
+    console.print(f"baseline written to {out} ({len(document['results'])} rows); commit it")
+
+
+def _scenarios_in(document: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(row["scenario"] for row in document["results"]))
+
+
+def _impls_in(document: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(row["implementation"] for row in document["results"]))
 
 
 @app.command()

@@ -108,6 +108,7 @@ def validate(document: dict[str, Any]) -> None:
 
 def write(document: dict[str, Any], path: Path) -> None:
     validate(document)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=1) + "\n")
 
 
