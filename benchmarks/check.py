@@ -5,14 +5,19 @@ implementation, params) fails and a decrease is good news that asks for a baseli
 Timings are not: identical code differs by 1.5x between two runners of a shared CI. So a
 row is compared by its ``floor_ratio`` (its median over the floor's, measured in the same
 run, so machine speed cancels), and fails only when the ratio grew by more than ``factor``
-AND a Mann-Whitney U test on the samples (each divided by its run's floor median) says the
-shift is unlikely to be noise (p < ``alpha``). Everything else is reported as noise.
+AND a Mann-Whitney U test says the shift is unlikely to be noise (p < ``alpha``).
+
+The test compares round medians (each divided by its run's floor median), not single calls:
+calls within a round share the machine's state at that moment, so treating hundreds of them
+as independent would make any drift between two runs look "significant". Rounds are the
+unit that interleaving spreads across the run. A row with too few rounds for the test to
+ever reach ``alpha`` can only ever be noise, and is reported so. Files without round
+medians fall back to the samples.
 """
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from statistics import median
 from typing import Any
 
 from benchmarks.results import row_key
@@ -74,7 +79,7 @@ def _floor_median(rows: dict[tuple, dict[str, Any]], row: dict[str, Any]) -> flo
         return None
     key = row_key({**row, "variant": floor["variant"], "implementation": floor["implementation"]})
     floor_row = rows.get(key)
-    return median(floor_row["samples_s"]) if floor_row else None
+    return floor_row["median_s"] if floor_row else None
 
 
 def compare(
@@ -137,9 +142,9 @@ def _compare_timing(
     change = new["floor_ratio"] / old["floor_ratio"]
     if change <= factor and change >= 1 / factor:
         return
-    p = mann_whitney_p(
-        [s / old_floor for s in old["samples_s"]], [s / new_floor for s in new["samples_s"]]
-    )
+    old_units = old.get("round_medians_s") or old["samples_s"]
+    new_units = new.get("round_medians_s") or new["samples_s"]
+    p = mann_whitney_p([s / old_floor for s in old_units], [s / new_floor for s in new_units])
     figures = (
         f"floor_ratio {old['floor_ratio']:.2f} → {new['floor_ratio']:.2f} ({change:.2f}x), "
         f"Mann-Whitney p = {p:.2g}"

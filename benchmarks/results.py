@@ -3,7 +3,8 @@
 Everything after a run — the report, the regression check, the notebooks, the load
 comparison — reads this one format (DESIGN.md, "Results format"). Fields beyond DESIGN.md's
 list are additions, never changes: ``label``, ``operation``, ``how``, ``mode``, ``driver``,
-``calls``, ``floor`` (which row the ratio divides by), pool and memory figures, and the
+``calls``, ``floor`` (which row the ratio divides by), pool and memory figures,
+``round_medians_s`` (one median per round: the unit the regression check tests), and the
 ``not_applicable`` list that says why a variant has no row for an implementation.
 """
 
@@ -57,6 +58,7 @@ ROW_SCHEMA: dict[str, Any] = {
         "pool_connects": {"type": "integer", "minimum": 0},
         "peak_memory_bytes": {"type": "integer", "minimum": 0},
         "samples_s": {"type": "array", "items": {"type": "number"}, "minItems": 1},
+        "round_medians_s": {"type": "array", "items": {"type": "number"}},
     },
 }
 

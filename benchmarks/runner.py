@@ -84,6 +84,7 @@ class Pair:
     calls_per_round: int = 1
     rounds: int = 0
     samples: list[float] = field(default_factory=list)
+    round_medians: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
     rows: list[float] = field(default_factory=list)
     checkouts: int = 0
@@ -237,6 +238,7 @@ class Runner:
             ) from None
         if keep:
             pair.samples.extend(samples)
+            pair.round_medians.append(metrics.summarize(samples).median_s)
             pair.statements.extend(statements)
             pair.rows.append(module.rows(pair.variant.name, result))
             pair.checkouts += stats.checkouts - checkouts
@@ -272,6 +274,7 @@ class Runner:
             "pool_checkouts_per_op": pair.checkouts / calls,
             "pool_connects": pair.connects,
             "samples_s": metrics.thin(pair.samples, SAMPLES_KEPT),
+            "round_medians_s": pair.round_medians,
         }
         if pair.peak_memory is not None:
             row["peak_memory_bytes"] = pair.peak_memory

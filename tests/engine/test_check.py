@@ -39,6 +39,8 @@ def row(variant: str, implementation: str, values: list[float], statements: int)
         "floor_ratio": None,
         "floor": {"variant": "get_by_sql", "implementation": "raw_psycopg2"},
         "samples_s": values,
+        # rounds of five calls: the unit the significance test compares
+        "round_medians_s": [median(values[i : i + 5]) for i in range(0, len(values), 5)],
     }
 
 
@@ -99,6 +101,18 @@ def test_a_doubled_floor_ratio_with_consistent_samples_fails() -> None:
     [failure] = outcome.failures
     assert "slower relative to its floor" in failure
     assert "floor_ratio 2.97 → 6.02 (2.03x)" in failure
+    assert "p = " in failure
+
+
+def test_a_shift_inside_rounds_is_not_mistaken_for_many_independent_calls() -> None:
+    # 60 calls, but only 2 rounds: the test has too little to go on and calls it noise.
+    before, after = samples(300e-6, 0.05, seed=5), samples(600e-6, 0.05, seed=6)
+    old, new = document(before), document(after)
+    for doc, values in ((old, before), (new, after)):
+        doc["results"][0]["round_medians_s"] = [median(values[:30]), median(values[30:])]
+    outcome = check.compare(old, new)
+    assert outcome.passed
+    assert "treated as noise" in outcome.noise[0]
 
 
 def test_a_doubling_with_wildly_noisy_samples_is_noise() -> None:
