@@ -5,7 +5,8 @@ implementation, params) fails and a decrease is good news that asks for a baseli
 Timings are not: identical code differs by 1.5x between two runners of a shared CI. So a
 row is compared by its ``floor_ratio`` (its median over the floor's, measured in the same
 run, so machine speed cancels), and fails only when the ratio grew by more than ``factor``
-AND a Mann-Whitney U test says the shift is unlikely to be noise (p < ``alpha``).
+AND a Mann-Whitney U test says the shift is unlikely to be noise (p below ``alpha`` after
+Holm's correction for the number of rows tested in the same check).
 
 The test compares round medians (each divided by its run's floor median), not single calls:
 calls within a round share the machine's state at that moment, so treating hundreds of them
@@ -95,11 +96,15 @@ def compare(
         outcome.missing.append(f"{_name(base_rows[key])}: in the baseline, not in this run")
     for key in sorted(new_rows.keys() - base_rows.keys()):
         outcome.missing.append(f"{_name(new_rows[key])}: new in this run, not in the baseline")
+    candidates: list[_Shift] = []
     for key in sorted(base_rows.keys() & new_rows.keys()):
         old, new = base_rows[key], new_rows[key]
         outcome.compared += 1
         _compare_statements(outcome, old, new)
-        _compare_timing(outcome, old, new, base_rows, new_rows, factor, alpha)
+        shift = _timing_shift(outcome, old, new, base_rows, new_rows)
+        if shift is not None and not 1 / factor <= shift.change <= factor:
+            candidates.append(shift)
+    _judge(outcome, candidates, factor, alpha)
     return outcome
 
 
@@ -118,49 +123,61 @@ def _compare_statements(outcome: Outcome, old: dict[str, Any], new: dict[str, An
         )
 
 
-def _compare_timing(
-    outcome: Outcome,
-    old: dict[str, Any],
-    new: dict[str, Any],
-    base_rows: dict,
-    new_rows: dict,
-    factor: float,
-    alpha: float,
-) -> None:
+@dataclass
+class _Shift:
+    row: dict[str, Any]
+    old_ratio: float
+    change: float
+    p: float
+
+
+def _timing_shift(
+    outcome: Outcome, old: dict[str, Any], new: dict[str, Any], base_rows: dict, new_rows: dict
+) -> _Shift | None:
     if old.get("floor_ratio") is None or new.get("floor_ratio") is None:
-        return
+        return None
     floor = new.get("floor") or {}
     if (new["variant"], new["implementation"]) == (
         floor.get("variant"),
         floor.get("implementation"),
     ):
-        return  # the floor itself: its ratio is 1 by definition
+        return None  # the floor itself: its ratio is 1 by definition
     old_floor, new_floor = _floor_median(base_rows, old), _floor_median(new_rows, new)
     if not old_floor or not new_floor:
-        return
+        return None
     outcome.timing_compared += 1
-    change = new["floor_ratio"] / old["floor_ratio"]
-    if change <= factor and change >= 1 / factor:
-        return
     old_units = old.get("round_medians_s") or old["samples_s"]
     new_units = new.get("round_medians_s") or new["samples_s"]
     p = mann_whitney_p([s / old_floor for s in old_units], [s / new_floor for s in new_units])
-    figures = (
-        f"floor_ratio {old['floor_ratio']:.2f} → {new['floor_ratio']:.2f} ({change:.2f}x), "
-        f"Mann-Whitney p = {p:.2g}"
-    )
-    if p >= alpha:
-        outcome.noise.append(f"{_name(new)}: {figures}: not significant, treated as noise.")
-    elif change > factor:
-        outcome.failures.append(
-            f"{_name(new)}: **slower relative to its floor**: {figures}. Profile this variant "
-            "(the statements did not change, so the time went into Python or the driver)."
+    return _Shift(new, old["floor_ratio"], new["floor_ratio"] / old["floor_ratio"], p)
+
+
+def _judge(outcome: Outcome, candidates: list[_Shift], factor: float, alpha: float) -> None:
+    """Holm's step-down correction over every row whose timing was compared: with a hundred
+    rows tested at once, an uncorrected p < 0.01 would flag one row per run from noise."""
+    tests = max(outcome.timing_compared, 1)
+    still_rejecting = True
+    for rank, shift in enumerate(sorted(candidates, key=lambda c: c.p)):
+        threshold = alpha / (tests - rank)
+        still_rejecting = still_rejecting and shift.p < threshold
+        figures = (
+            f"floor_ratio {shift.old_ratio:.2f} → {shift.row['floor_ratio']:.2f} "
+            f"({shift.change:.2f}x), Mann-Whitney p = {shift.p:.2g} "
+            f"(Holm threshold {threshold:.2g})"
         )
-    else:
-        outcome.improvements.append(
-            f"{_name(new)}: faster relative to its floor: {figures}. Consider "
-            "`ormbench baseline update`."
-        )
+        name = _name(shift.row)
+        if not still_rejecting:
+            outcome.noise.append(f"{name}: {figures}: not significant, treated as noise.")
+        elif shift.change > factor:
+            outcome.failures.append(
+                f"{name}: **slower relative to its floor**: {figures}. Profile this variant "
+                "(the statements did not change, so the time went into Python or the driver)."
+            )
+        else:
+            outcome.improvements.append(
+                f"{name}: faster relative to its floor: {figures}. Consider "
+                "`ormbench baseline update`."
+            )
 
 
 def render(outcome: Outcome, factor: float, alpha: float, baseline_label: str) -> str:
@@ -170,7 +187,8 @@ def render(outcome: Outcome, factor: float, alpha: float, baseline_label: str) -
         "",
         f"Compared {outcome.compared} rows with the baseline `{baseline_label}`: statement "
         f"counts exactly, and {outcome.timing_compared} rows by `floor_ratio` (a row fails "
-        f"only if its ratio grew by more than {factor:g}x and Mann-Whitney p < {alpha:g}).",
+        f"only if its ratio grew by more than {factor:g}x and a Mann-Whitney U test on its "
+        f"round medians gives p < {alpha:g}, Holm-corrected for the rows tested).",
         "",
     ]
     sections = (

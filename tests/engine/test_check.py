@@ -182,3 +182,35 @@ def test_cli_exit_codes_and_summary_file(tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert "**FAILED**" in failed.stdout
     assert (tmp_path / "check.md").read_text().startswith("# ormbench check: **FAILED**")
+
+
+def many_rows(doubled: bool) -> dict:
+    """110 rows like a quick run's: one (users=0) doubled or not, the rest unchanged."""
+    doc = document(samples(300e-6, 0.05))
+    floor = doc["results"][1]
+    for users in range(1, 55):
+        for variant, impl, center in (
+            ("get_entity", "sync_sqlalchemy", 300e-6),
+            ("get_by_sql", "raw_psycopg2", 100e-6),
+        ):
+            params = {"users": users, "tasks_per_user": 10}
+            extra = row(variant, impl, samples(center, 0.05, seed=users), 1)
+            extra["params"] = params
+            extra["floor_ratio"] = extra["median_s"] / floor["median_s"]
+            doc["results"].append(extra)
+    if doubled:
+        target = doc["results"][0]
+        target["samples_s"] = [2 * s for s in target["samples_s"]]
+        target["round_medians_s"] = [2 * s for s in target["round_medians_s"]]
+        target["median_s"] *= 2
+        target["floor_ratio"] *= 2
+    return doc
+
+
+def test_a_clear_regression_still_fails_among_a_hundred_rows() -> None:
+    # Holm's correction divides alpha by the rows tested; twelve rounds all slower are
+    # still far below that threshold.
+    outcome = check.compare(many_rows(doubled=False), many_rows(doubled=True))
+    assert outcome.timing_compared > 50
+    [failure] = outcome.failures
+    assert "`crud` / `get_entity` / `sync_sqlalchemy` (users=100" in failure
