@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from implementations.async_sqlalchemy.models import Task, TransferLog, User
 from implementations.contract import errors, schemas
@@ -50,8 +51,12 @@ def _constraint_name(exc: IntegrityError) -> str | None:
 
 
 @asynccontextmanager
-async def _committing(session: AsyncSession) -> AsyncIterator[None]:
-    """Commit the block's work; a violated constraint becomes the contract's domain error."""
+async def _committing(session: AsyncSession, gone: str | None = None) -> AsyncIterator[None]:
+    """Commit the block's work; a violated constraint becomes the contract's domain error.
+
+    With ``gone``, an UPDATE of a row that another request deleted since it was read (the ORM
+    finds it matched no row) is a 404 with that text, as if the DELETE had come first.
+    """
     try:
         yield
         await session.commit()
@@ -61,6 +66,11 @@ async def _committing(session: AsyncSession) -> AsyncIterator[None]:
         if domain_error is None:
             raise
         raise domain_error from exc
+    except StaleDataError as exc:
+        await session.rollback()
+        if gone is None:
+            raise
+        raise errors.NotFound(gone) from exc
     except BaseException:
         await session.rollback()
         raise
@@ -113,7 +123,7 @@ async def update_user(
     changes = data.model_dump(exclude_unset=True)
     if "password" in changes:
         changes["hashed_password"] = await _hash(passwords, changes.pop("password"))
-    async with _committing(session):
+    async with _committing(session, gone=errors.USER_NOT_FOUND):
         for field, value in changes.items():
             setattr(user, field, value)
     return user
@@ -223,7 +233,7 @@ async def get_task(session: AsyncSession, task_id: int) -> Task:
 
 async def update_task(session: AsyncSession, task_id: int, data: schemas.TaskUpdate) -> Task:
     task = await get_task(session, task_id)
-    async with _committing(session):
+    async with _committing(session, gone=errors.TASK_NOT_FOUND):
         for field, value in data.model_dump(exclude_unset=True).items():
             setattr(task, field, value)
     return task

@@ -6,8 +6,10 @@ so paths and query strings are validated identically everywhere.
 
 import json
 import math
+import random
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -63,6 +65,11 @@ ERROR_STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
 }
 _DESCRIPTIONS = {404: "Not Found", 409: "Conflict"}
 
+# SQLSTATEs after which PostgreSQL has rolled the whole transaction back and the manual's
+# advice is to run it again: deadlock_detected and serialization_failure.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 5  # a victim can be chosen again while the same requests still run
+
 
 class QueryCountMiddleware:
     """Counts the statements each request sends and reports them in ``X-Query-Count``.
@@ -89,6 +96,85 @@ class QueryCountMiddleware:
                 await send(message)
 
             await self.app(scope, receive, send_with_count)
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE behind ``exc``, however a driver or ORM wrapped it: psycopg2 calls it
+    ``pgcode``, asyncpg ``sqlstate``; SQLAlchemy keeps the driver's error as ``orig``, Tortoise
+    as the cause."""
+    pending: list[Any] = [exc]
+    seen: set[int] = set()
+    while pending:
+        error = pending.pop()
+        if not isinstance(error, BaseException) or id(error) in seen:
+            continue
+        seen.add(id(error))
+        code = getattr(error, "pgcode", None) or getattr(error, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+        pending += [getattr(error, "orig", None), error.__cause__, error.__context__]
+    return None
+
+
+async def _buffered(receive: Receive) -> list[Message]:
+    messages = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replay(body: list[Message], receive: Receive) -> Receive:
+    messages = iter(body)
+
+    async def receive_again() -> Message:
+        return next(messages, None) or await receive()
+
+    return receive_again
+
+
+class _NotingStart:
+    """A ``send`` that notes whether the response has begun: then it cannot be run again."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
+
+
+class RetryMiddleware:
+    """Runs a request again when PostgreSQL made its transaction a deadlock's victim.
+
+    Concurrent user deletes, bulk updates and transfers can lock the same rows in different
+    orders (an ON DELETE action locks rows in whatever order it finds them), and PostgreSQL
+    breaks such a cycle by aborting one transaction, rolled back whole. Every request writes
+    in at most one transaction, so running it again is safe; a 500 would not be. The body is
+    kept to be replayed, and the statements of every attempt are counted.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = await _buffered(receive)
+        for attempt in range(1, ATTEMPTS + 1):
+            sent = _NotingStart(send)
+            try:
+                await self.app(dict(scope), _replay(body, receive), sent)
+                return
+            except Exception as exc:
+                retry = not sent.started and _sqlstate(exc) in RETRYABLE_SQLSTATES
+                if not retry or attempt == ATTEMPTS:
+                    raise
+            # A moment's jittered pause, so the retry does not walk into the same cycle.
+            await anyio.sleep(random.uniform(0, 0.05 * attempt))
 
 
 def _mask_passwords(value: Any) -> Any:
@@ -181,7 +267,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(QueryCountMiddleware)
+    app.add_middleware(RetryMiddleware)
+    app.add_middleware(QueryCountMiddleware)  # added last, so outermost: counts every attempt
     _document_errors(app)
 
 

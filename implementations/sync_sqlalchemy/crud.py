@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from implementations.contract import errors, schemas
 from implementations.contract.security import Passwords
@@ -27,8 +28,12 @@ TASK_ORDER = {
 
 
 @contextmanager
-def _committing(session: Session) -> Iterator[None]:
-    """Commit the block's work; a violated constraint becomes the contract's domain error."""
+def _committing(session: Session, gone: str | None = None) -> Iterator[None]:
+    """Commit the block's work; a violated constraint becomes the contract's domain error.
+
+    With ``gone``, an UPDATE of a row that another request deleted since it was read (the ORM
+    finds it matched no row) is a 404 with that text, as if the DELETE had come first.
+    """
     try:
         yield
         session.commit()
@@ -38,6 +43,11 @@ def _committing(session: Session) -> Iterator[None]:
         if domain_error is None:
             raise
         raise domain_error from exc
+    except StaleDataError as exc:
+        session.rollback()
+        if gone is None:
+            raise
+        raise errors.NotFound(gone) from exc
     except BaseException:
         session.rollback()
         raise
@@ -80,7 +90,7 @@ def update_user(
     changes = data.model_dump(exclude_unset=True)
     if "password" in changes:
         changes["hashed_password"] = passwords.hash(changes.pop("password"))
-    with _committing(session):
+    with _committing(session, gone=errors.USER_NOT_FOUND):
         for field, value in changes.items():
             setattr(user, field, value)
     return user
@@ -184,7 +194,7 @@ def get_task(session: Session, task_id: int) -> Task:
 
 def update_task(session: Session, task_id: int, data: schemas.TaskUpdate) -> Task:
     task = get_task(session, task_id)
-    with _committing(session):
+    with _committing(session, gone=errors.TASK_NOT_FOUND):
         for field, value in data.model_dump(exclude_unset=True).items():
             setattr(task, field, value)
     return task

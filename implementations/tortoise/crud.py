@@ -50,14 +50,23 @@ def _constraint_errors() -> Iterator[None]:
         raise domain_error from exc
 
 
-async def _save_changes(obj: User | Task, changes: dict[str, Any]) -> None:
+async def _save_changes(obj: User | Task, changes: dict[str, Any], gone: str) -> None:
     """Write only the fields whose value differs, as a Session's flush does: nothing differs,
-    no UPDATE, and ``updated_at`` keeps its value."""
+    no UPDATE, and ``updated_at`` keeps its value.
+
+    A row another request deleted since it was read is a 404 with ``gone``, as if the DELETE
+    had come first: ``force_update`` makes Tortoise check that its UPDATE matched a row.
+    """
     changed = {name: value for name, value in changes.items() if getattr(obj, name) != value}
     if changed:
         obj.update_from_dict(changed)
         with _constraint_errors():
-            await obj.save(update_fields=[*changed, "updated_at"])
+            try:
+                await obj.save(update_fields=[*changed, "updated_at"], force_update=True)
+            except IntegrityError as exc:
+                if exc.__cause__ is None:  # no driver error: the UPDATE matched no row
+                    raise errors.NotFound(gone) from exc
+                raise
 
 
 async def server_version() -> str:
@@ -98,7 +107,7 @@ async def update_user(passwords: Passwords, user_id: int, data: schemas.UserUpda
         changes["hashed_password"] = await run_in_threadpool(
             passwords.hash, changes.pop("password")
         )
-    await _save_changes(user, changes)
+    await _save_changes(user, changes, gone=errors.USER_NOT_FOUND)
     return user
 
 
@@ -203,7 +212,7 @@ async def get_task(task_id: int) -> Task:
 
 async def update_task(task_id: int, data: schemas.TaskUpdate) -> Task:
     task = await get_task(task_id)
-    await _save_changes(task, data.model_dump(exclude_unset=True))
+    await _save_changes(task, data.model_dump(exclude_unset=True), gone=errors.TASK_NOT_FOUND)
     return task
 
 
@@ -211,9 +220,11 @@ async def update_tasks_bulk(items: list[schemas.TaskBulkUpdateItem]) -> int:
     changes = {item.id: item.model_dump(exclude_unset=True, exclude={"id"}) for item in items}
     async with in_transaction():
         # Lock the rows, and learn which ids exist, before changing any of them; only the
-        # columns bulk_update writes are loaded.
+        # columns bulk_update writes are loaded. In id order: two bulk updates locking
+        # overlapping rows in different orders would deadlock.
         tasks = (
             await Task.filter(id__in=list(changes))
+            .order_by("id")
             .select_for_update()
             .only("id", "completed", "priority", "updated_at")
         )
