@@ -33,6 +33,7 @@ from scenarios.seed import Database
 
 FLOORS = {"sync": "raw_psycopg2", "async": "raw_asyncpg"}
 SAMPLES_KEPT = 400  # per row in results.json; statistics use every sample
+SLOW_CALL_SECONDS = 1.0  # a first call this long counts as the first round (see _warm_up)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ TIMINGS = {
         warmup_calls=3, min_rounds=3, max_rounds=12, round_seconds=0.015, pair_seconds=0.12
     ),
     "standard": Timing(
-        warmup_calls=5, min_rounds=3, max_rounds=20, round_seconds=0.03, pair_seconds=0.5
+        warmup_calls=5, min_rounds=3, max_rounds=20, round_seconds=0.03, pair_seconds=0.35
     ),
     "full": Timing(
         warmup_calls=5, min_rounds=5, max_rounds=30, round_seconds=0.05, pair_seconds=2.0
@@ -90,6 +91,17 @@ class Pair:
     checkouts: int = 0
     connects: int = 0
     peak_memory: int | None = None
+
+    @property
+    def rounds_left(self) -> int:
+        return self.rounds - len(self.round_medians)
+
+    def discard_measurements(self) -> None:
+        self.samples.clear()
+        self.round_medians.clear()
+        self.statements.clear()
+        self.rows.clear()
+        self.checkouts = self.connects = 0
 
 
 Progress = Callable[[str, int, int], None]  # (description, done, total)
@@ -189,23 +201,31 @@ class Runner:
         for done, pair in enumerate(pairs):
             self.progress(f"{description}: warming up", done, len(pairs))
             self._warm_up(module, params, data, pair)
-        total = sum(pair.rounds for pair in pairs)
+        to_run = [pair.rounds_left for pair in pairs]  # fixed here: rounds_left shrinks
+        total = sum(to_run)
         done = 0
-        for round_number in range(max(pair.rounds for pair in pairs)):
+        for round_number in range(max(to_run)):
             shift = round_number % len(pairs)
-            for pair in pairs[shift:] + pairs[:shift]:
-                if round_number < pair.rounds:
+            order = list(range(len(pairs)))[shift:] + list(range(len(pairs)))[:shift]
+            for index in order:
+                pair = pairs[index]
+                if round_number < to_run[index]:
                     self._measure(module, params, data, pair, pair.calls_per_round, keep=True)
                     done += 1
                     self.progress(description, done, total)
         return [self._row(name, params, pair) for pair in pairs]
 
     def _warm_up(self, module: ModuleType, params: dict, data: dict, pair: Pair) -> None:
-        first = self._measure(module, params, data, pair, 1, keep=False)
+        # The first call is measured as if it were a round; a call of a second or more is
+        # warm after one run (compile caches and prepared statements are a few ms of it), so
+        # it is kept as the first round. A faster one is discarded and warmed up further.
+        first = self._measure(module, params, data, pair, 1, keep=True)
         estimate = first
-        if first < 0.5:  # a slow call is warm after one run; a fast one needs a few
-            more = self._measure(module, params, data, pair, self.timing.warmup_calls, False)
-            estimate = more
+        if first < SLOW_CALL_SECONDS:
+            pair.discard_measurements()
+            more = self.timing.warmup_calls if first < 0.05 else 1
+            estimate = self._measure(module, params, data, pair, more, keep=False)
+        if first < 0.5:
             tracemalloc.start()
             try:
                 self._measure(module, params, data, pair, 1, keep=False)

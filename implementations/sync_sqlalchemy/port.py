@@ -7,7 +7,7 @@ others are in ``variants.py``. Results are returned as SQLAlchemy produces them 
 Rows), fully loaded: the scenarios read them after the Session is closed.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -17,57 +17,46 @@ from implementations.contract import schemas
 from implementations.contract.counting import PoolStats
 from implementations.contract.security import Passwords
 from implementations.contract.settings import Settings
+from implementations.contract.ways import API_ONLY, Ways, api, way
 from implementations.sync_sqlalchemy import crud, variants
 from implementations.sync_sqlalchemy.database import Database, open_database
 
 # Per operation, its ways (the port's ``how``), naive first; each takes the Session first.
-GET_USER: dict[str, Callable[..., Any]] = {
+GET_USER: Ways = {
     "legacy_query": variants.get_user_legacy_query,
     "entity": crud.get_user,
     "lambda": variants.get_user_lambda,
     "columns": variants.get_user_columns,
 }
-LIST_USERS: dict[str, Callable[..., Any]] = {
+LIST_USERS: Ways = {
     "entity": crud.list_users,
     "columns": variants.list_users_columns,
 }
-USERS_WITH_TASKS: dict[str, Callable[..., Any]] = {
+USERS_WITH_TASKS: Ways = {
     "lazy": variants.users_with_tasks_lazy,
     "joined": variants.users_with_tasks_joined,
     "selectin": crud.list_users_with_tasks,
 }
-BULK_INSERT_TASKS: dict[str, Callable[..., Any]] = {
+BULK_INSERT_TASKS: Ways = {
     "row_per_commit": variants.insert_tasks_row_per_commit,
     "add_all": variants.insert_tasks_add_all,
     "bulk_save_objects": variants.insert_tasks_bulk_save_objects,
     "insert_dicts": variants.insert_tasks_dicts,
 }
-BULK_UPDATE_TASKS: dict[str, Callable[..., Any]] = {
+BULK_UPDATE_TASKS: Ways = {
     "row_per_commit": variants.update_tasks_row_per_commit,
     "unit_of_work": variants.update_tasks_unit_of_work,
     "bulk_update_mappings": variants.update_tasks_bulk_update_mappings,
     "update_dicts": variants.update_tasks_dicts,
 }
-TASKS_PAGE: dict[str, Callable[..., Any]] = {
+TASKS_PAGE: Ways = {
     "offset": variants.tasks_page_offset,
     "keyset": variants.tasks_page_keyset,
 }
-USER_STATS: dict[str, Callable[..., Any]] = {
+USER_STATS: Ways = {
     "python": variants.user_stats_python,
     "sql": crud.user_stats,
 }
-API_ONLY = ("api",)
-
-
-def _way(ways: dict[str, Callable[..., Any]], how: str) -> Callable[..., Any]:
-    if how not in ways:
-        raise ValueError(f"unknown way {how!r}; this implementation offers: {', '.join(ways)}")
-    return ways[how]
-
-
-def _api(how: str) -> None:
-    if how != "api":
-        raise ValueError(f"unknown way {how!r}; this implementation offers: api")
 
 
 class Port:
@@ -127,43 +116,43 @@ class Port:
 
     def get_user(self, user_id: int, how: str) -> Any:
         with self._session() as session:
-            return _way(GET_USER, how)(session, user_id)
+            return way(GET_USER, how)(session, user_id)
 
     def list_users(self, skip: int, limit: int, how: str) -> Any:
         with self._session() as session:
-            return _way(LIST_USERS, how)(session, skip, limit)
+            return way(LIST_USERS, how)(session, skip, limit)
 
     def create_user(self, data: schemas.UserCreate, how: str = "api") -> Any:
-        _api(how)
+        api(how)
         with self._session() as session:
             return crud.create_user(session, self.passwords, data)
 
     def update_user(self, user_id: int, data: schemas.UserUpdate, how: str = "api") -> Any:
-        _api(how)
+        api(how)
         with self._session() as session:
             return crud.update_user(session, self.passwords, user_id, data)
 
     def delete_user(self, user_id: int, how: str = "api") -> None:
-        _api(how)
+        api(how)
         with self._session() as session:
             crud.delete_user(session, user_id)
 
     def users_with_tasks(self, limit: int, how: str) -> Any:
         with self._session() as session:
-            return _way(USERS_WITH_TASKS, how)(session, 0, limit)
+            return way(USERS_WITH_TASKS, how)(session, 0, limit)
 
     # --- tasks ---------------------------------------------------------------------------
 
     def bulk_insert_tasks(self, user_id: int, rows: list[dict[str, Any]], how: str) -> int:
         with self._session() as session:
-            return _way(BULK_INSERT_TASKS, how)(session, user_id, rows)
+            return way(BULK_INSERT_TASKS, how)(session, user_id, rows)
 
     def bulk_update_tasks(self, items: list[dict[str, Any]], how: str) -> int:
         with self._session() as session:
-            return _way(BULK_UPDATE_TASKS, how)(session, items)
+            return way(BULK_UPDATE_TASKS, how)(session, items)
 
     def list_tasks(self, user_id: int, how: str = "api", **filters: Any) -> Any:
-        _api(how)
+        api(how)
         with self._session() as session:
             return crud.list_tasks(session, user_id, **filters)
 
@@ -171,18 +160,18 @@ class Port:
         # Where the page starts: rows to skip for offset, the last id seen for keyset.
         start = after_id if how == "keyset" else offset
         with self._session() as session:
-            return _way(TASKS_PAGE, how)(session, limit, start)
+            return way(TASKS_PAGE, how)(session, limit, start)
 
     def user_stats(self, user_id: int, how: str) -> Any:
         with self._session() as session:
-            return _way(USER_STATS, how)(session, user_id)
+            return way(USER_STATS, how)(session, user_id)
 
     def transfer_task(self, task_id: int, from_user_id: int, to_user_id: int, how: str) -> Any:
-        _api(how)
+        api(how)
         with self._session() as session:
             return crud.transfer_task(session, task_id, from_user_id, to_user_id)
 
     def savepoint(self, user_id: int, kept: str, dropped: str, how: str = "api") -> Any:
-        _api(how)
+        api(how)
         with self._session() as session:
             return variants.savepoint(session, user_id, kept, dropped)

@@ -11,7 +11,6 @@ long-lived event loop. The API's ways are ``crud.py``'s functions; the others ar
 relations fetched, dicts from ``.values()``): nothing is left to load afterwards.
 """
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -21,52 +20,41 @@ from implementations.contract import schemas
 from implementations.contract.counting import PoolStats
 from implementations.contract.security import Passwords
 from implementations.contract.settings import Settings
+from implementations.contract.ways import API_ONLY, Ways, api, way
 from implementations.tortoise import crud, variants
 from implementations.tortoise.database import Database, entered, open_database
 
 # Per operation, its ways (the port's ``how``), naive first; each returns a coroutine.
-GET_USER: dict[str, Callable[..., Any]] = {
+GET_USER: Ways = {
     "entity": crud.get_user,
     "columns": variants.get_user_columns,
 }
-LIST_USERS: dict[str, Callable[..., Any]] = {
+LIST_USERS: Ways = {
     "entity": crud.list_users,
     "columns": variants.list_users_columns,
 }
-USERS_WITH_TASKS: dict[str, Callable[..., Any]] = {
+USERS_WITH_TASKS: Ways = {
     "lazy": variants.users_with_tasks_lazy,
     "prefetch": crud.list_users_with_tasks,
 }
-BULK_INSERT_TASKS: dict[str, Callable[..., Any]] = {
+BULK_INSERT_TASKS: Ways = {
     "row_per_commit": variants.insert_tasks_row_per_commit,
     "add_all": variants.insert_tasks_add_all,
     "bulk_create": variants.insert_tasks_bulk_create,
 }
-BULK_UPDATE_TASKS: dict[str, Callable[..., Any]] = {
+BULK_UPDATE_TASKS: Ways = {
     "row_per_commit": variants.update_tasks_row_per_commit,
     "unit_of_work": variants.update_tasks_unit_of_work,
     "bulk_update": variants.update_tasks_bulk_update,
 }
-TASKS_PAGE: dict[str, Callable[..., Any]] = {
+TASKS_PAGE: Ways = {
     "offset": variants.tasks_page_offset,
     "keyset": variants.tasks_page_keyset,
 }
-USER_STATS: dict[str, Callable[..., Any]] = {
+USER_STATS: Ways = {
     "python": variants.user_stats_python,
     "sql": crud.user_stats,
 }
-API_ONLY = ("api",)
-
-
-def _way(ways: dict[str, Callable[..., Any]], how: str) -> Callable[..., Any]:
-    if how not in ways:
-        raise ValueError(f"unknown way {how!r}; this implementation offers: {', '.join(ways)}")
-    return ways[how]
-
-
-def _api(how: str) -> None:
-    if how != "api":
-        raise ValueError(f"unknown way {how!r}; this implementation offers: api")
 
 
 class Port:
@@ -136,43 +124,43 @@ class Port:
 
     async def get_user(self, user_id: int, how: str) -> Any:
         with self._tortoise():
-            return await _way(GET_USER, how)(user_id)
+            return await way(GET_USER, how)(user_id)
 
     async def list_users(self, skip: int, limit: int, how: str) -> Any:
         with self._tortoise():
-            return await _way(LIST_USERS, how)(skip, limit)
+            return await way(LIST_USERS, how)(skip, limit)
 
     async def create_user(self, data: schemas.UserCreate, how: str = "api") -> Any:
-        _api(how)
+        api(how)
         with self._tortoise():
             return await crud.create_user(self.passwords, data)
 
     async def update_user(self, user_id: int, data: schemas.UserUpdate, how: str = "api") -> Any:
-        _api(how)
+        api(how)
         with self._tortoise():
             return await crud.update_user(self.passwords, user_id, data)
 
     async def delete_user(self, user_id: int, how: str = "api") -> None:
-        _api(how)
+        api(how)
         with self._tortoise():
             await crud.delete_user(user_id)
 
     async def users_with_tasks(self, limit: int, how: str) -> Any:
         with self._tortoise():
-            return await _way(USERS_WITH_TASKS, how)(0, limit)
+            return await way(USERS_WITH_TASKS, how)(0, limit)
 
     # --- tasks ---------------------------------------------------------------------------
 
     async def bulk_insert_tasks(self, user_id: int, rows: list[dict[str, Any]], how: str) -> int:
         with self._tortoise():
-            return await _way(BULK_INSERT_TASKS, how)(user_id, rows)
+            return await way(BULK_INSERT_TASKS, how)(user_id, rows)
 
     async def bulk_update_tasks(self, items: list[dict[str, Any]], how: str) -> int:
         with self._tortoise():
-            return await _way(BULK_UPDATE_TASKS, how)(items)
+            return await way(BULK_UPDATE_TASKS, how)(items)
 
     async def list_tasks(self, user_id: int, how: str = "api", **filters: Any) -> Any:
-        _api(how)
+        api(how)
         with self._tortoise():
             return await crud.list_tasks(user_id, **filters)
 
@@ -181,20 +169,20 @@ class Port:
     ) -> Any:
         start = after_id if how == "keyset" else offset
         with self._tortoise():
-            return await _way(TASKS_PAGE, how)(limit, start)
+            return await way(TASKS_PAGE, how)(limit, start)
 
     async def user_stats(self, user_id: int, how: str) -> Any:
         with self._tortoise():
-            return await _way(USER_STATS, how)(user_id)
+            return await way(USER_STATS, how)(user_id)
 
     async def transfer_task(
         self, task_id: int, from_user_id: int, to_user_id: int, how: str = "api"
     ) -> Any:
-        _api(how)
+        api(how)
         with self._tortoise():
             return await crud.transfer_task(task_id, from_user_id, to_user_id)
 
     async def savepoint(self, user_id: int, kept: str, dropped: str, how: str = "api") -> Any:
-        _api(how)
+        api(how)
         with self._tortoise():
             return await variants.savepoint(user_id, kept, dropped)
