@@ -15,12 +15,9 @@ from typing import Any, ClassVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from implementations.async_sqlalchemy import crud, variants
-from implementations.async_sqlalchemy.database import Database, open_database
+from implementations.async_sqlalchemy.database import open_database
 from implementations.contract import schemas
-from implementations.contract.counting import PoolStats
-from implementations.contract.security import Passwords
-from implementations.contract.settings import Settings
-from implementations.contract.ways import API_ONLY, Ways, api, way
+from implementations.contract.ways import API_ONLY, PortBase, Ways, api, way
 
 # Per operation, its ways (the port's ``how``), naive first; each takes the AsyncSession first
 # and returns a coroutine.
@@ -60,7 +57,7 @@ USER_STATS: Ways = {
 }
 
 
-class Port:
+class Port(PortBase):
     name = "async_sqlalchemy"
     mode = "async"
     driver = "asyncpg"
@@ -79,25 +76,6 @@ class Port:
         "transfer_task": API_ONLY,
         "savepoint": API_ONLY,
     }
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.passwords = Passwords(settings)
-        self._database: Database | None = None
-
-    @property
-    def database(self) -> Database:
-        if self._database is None:
-            raise RuntimeError("the port is not open: call open() first")
-        return self._database
-
-    @property
-    def pool_stats(self) -> PoolStats:
-        return self.database.pool_stats
-
-    @property
-    def max_connections(self) -> int:
-        return self.database.max_connections
 
     async def open(self) -> None:
         self._database = open_database(self.settings)

@@ -12,16 +12,14 @@ from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 from implementations.contract import schemas
-from implementations.contract.counting import PoolStats
-from implementations.contract.security import Passwords
-from implementations.contract.settings import Settings
+from implementations.contract.ways import PortBase
 from implementations.raw_asyncpg import crud, variants
-from implementations.raw_asyncpg.database import Connection, Database, open_database
+from implementations.raw_asyncpg.database import Connection, open_database
 
 Row = Any  # an asyncpg Record (variants.py) or a dict (crud.py)
 
 
-class Port:
+class Port(PortBase):
     name = "raw_asyncpg"
     mode = "async"
     driver = "asyncpg"
@@ -41,34 +39,15 @@ class Port:
         "savepoint": ("api",),
     }
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._passwords = Passwords(settings)
-        self._database: Database | None = None
-
     # --- lifecycle -----------------------------------------------------------------------
 
     async def open(self) -> None:
-        self._database = await open_database(self._settings)
+        self._database = await open_database(self.settings)
 
     async def close(self) -> None:
         if self._database is not None:
             await self._database.close()
             self._database = None
-
-    @property
-    def database(self) -> Database:
-        if self._database is None:
-            raise RuntimeError(f"{self.name}: open() the port first")
-        return self._database
-
-    @property
-    def pool_stats(self) -> PoolStats:
-        return self.database.pool_stats
-
-    @property
-    def max_connections(self) -> int:
-        return self.database.max_connections
 
     @asynccontextmanager
     async def _connection(self, operation: str, how: str) -> AsyncIterator[Connection]:
@@ -91,11 +70,11 @@ class Port:
 
     async def create_user(self, data: schemas.UserCreate, how: str = "api") -> Row:
         async with self._connection("create_user", how) as connection:
-            return await crud.create_user(connection, self._passwords, data)
+            return await crud.create_user(connection, self.passwords, data)
 
     async def update_user(self, user_id: int, data: schemas.UserUpdate, how: str = "api") -> Row:
         async with self._connection("update_user", how) as connection:
-            return await crud.update_user(connection, self._passwords, user_id, data)
+            return await crud.update_user(connection, self.passwords, user_id, data)
 
     async def delete_user(self, user_id: int, how: str = "api") -> None:
         async with self._connection("delete_user", how) as connection:

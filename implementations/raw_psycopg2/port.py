@@ -11,16 +11,14 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from implementations.contract import schemas
-from implementations.contract.counting import PoolStats
-from implementations.contract.security import Passwords
-from implementations.contract.settings import Settings
+from implementations.contract.ways import PortBase
 from implementations.raw_psycopg2 import crud, variants
-from implementations.raw_psycopg2.database import Connection, Database, open_database
+from implementations.raw_psycopg2.database import Connection, open_database
 
 Row = Any  # a psycopg2 row: a named tuple (variants.py) or a dict (crud.py)
 
 
-class Port:
+class Port(PortBase):
     name = "raw_psycopg2"
     mode = "sync"
     driver = "psycopg2"
@@ -40,34 +38,15 @@ class Port:
         "savepoint": ("api",),
     }
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._passwords = Passwords(settings)
-        self._database: Database | None = None
-
     # --- lifecycle -----------------------------------------------------------------------
 
     def open(self) -> None:
-        self._database = open_database(self._settings)
+        self._database = open_database(self.settings)
 
     def close(self) -> None:
         if self._database is not None:
             self._database.close()
             self._database = None
-
-    @property
-    def database(self) -> Database:
-        if self._database is None:
-            raise RuntimeError(f"{self.name}: open() the port first")
-        return self._database
-
-    @property
-    def pool_stats(self) -> PoolStats:
-        return self.database.pool_stats
-
-    @property
-    def max_connections(self) -> int:
-        return self.database.max_connections
 
     @contextmanager
     def _connection(self, operation: str, how: str) -> Iterator[Connection]:
@@ -92,11 +71,11 @@ class Port:
 
     def create_user(self, data: schemas.UserCreate, how: str = "api") -> Row:
         with self._connection("create_user", how) as connection:
-            return crud.create_user(connection, self._passwords, data)
+            return crud.create_user(connection, self.passwords, data)
 
     def update_user(self, user_id: int, data: schemas.UserUpdate, how: str = "api") -> Row:
         with self._connection("update_user", how) as connection:
-            return crud.update_user(connection, self._passwords, user_id, data)
+            return crud.update_user(connection, self.passwords, user_id, data)
 
     def delete_user(self, user_id: int, how: str = "api") -> None:
         with self._connection("delete_user", how) as connection:

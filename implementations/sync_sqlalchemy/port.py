@@ -14,12 +14,9 @@ from typing import Any, ClassVar
 from sqlalchemy.orm import Session
 
 from implementations.contract import schemas
-from implementations.contract.counting import PoolStats
-from implementations.contract.security import Passwords
-from implementations.contract.settings import Settings
-from implementations.contract.ways import API_ONLY, Ways, api, way
+from implementations.contract.ways import API_ONLY, PortBase, Ways, api, way
 from implementations.sync_sqlalchemy import crud, variants
-from implementations.sync_sqlalchemy.database import Database, open_database
+from implementations.sync_sqlalchemy.database import open_database
 
 # Per operation, its ways (the port's ``how``), naive first; each takes the Session first.
 GET_USER: Ways = {
@@ -59,7 +56,7 @@ USER_STATS: Ways = {
 }
 
 
-class Port:
+class Port(PortBase):
     name = "sync_sqlalchemy"
     mode = "sync"
     driver = "psycopg2"
@@ -78,25 +75,6 @@ class Port:
         "transfer_task": API_ONLY,
         "savepoint": API_ONLY,
     }
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.passwords = Passwords(settings)
-        self._database: Database | None = None
-
-    @property
-    def database(self) -> Database:
-        if self._database is None:
-            raise RuntimeError("the port is not open: call open() first")
-        return self._database
-
-    @property
-    def pool_stats(self) -> PoolStats:
-        return self.database.pool_stats
-
-    @property
-    def max_connections(self) -> int:
-        return self.database.max_connections
 
     def open(self) -> None:
         self._database = open_database(self.settings)

@@ -17,12 +17,10 @@ from typing import Any, ClassVar
 from tortoise.context import TortoiseContext
 
 from implementations.contract import schemas
-from implementations.contract.counting import PoolStats
-from implementations.contract.security import Passwords
 from implementations.contract.settings import Settings
-from implementations.contract.ways import API_ONLY, Ways, api, way
+from implementations.contract.ways import API_ONLY, PortBase, Ways, api, way
 from implementations.tortoise import crud, variants
-from implementations.tortoise.database import Database, entered, open_database
+from implementations.tortoise.database import entered, open_database
 
 # Per operation, its ways (the port's ``how``), naive first; each returns a coroutine.
 GET_USER: Ways = {
@@ -57,7 +55,7 @@ USER_STATS: Ways = {
 }
 
 
-class Port:
+class Port(PortBase):
     name = "tortoise"
     mode = "async"
     driver = "asyncpg"
@@ -78,20 +76,8 @@ class Port:
     }
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.passwords = Passwords(settings)
-        self._database: Database | None = None
+        super().__init__(settings)
         self._context: TortoiseContext | None = None
-
-    @property
-    def database(self) -> Database:
-        if self._database is None:
-            raise RuntimeError("the port is not open: call open() first")
-        return self._database
-
-    @property
-    def pool_stats(self) -> PoolStats:
-        return self.database.pool_stats
 
     @property
     def max_connections(self) -> int:
