@@ -1,0 +1,89 @@
+"""One bar chart per scenario and params: the median of every row, with a whisker to its p95."""
+
+import re
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from benchmarks.report.formatting import count, duration, params_text
+from benchmarks.report.rows import Run, scenarios_title
+
+# Asks for a new chart file, ``chart-<stem>-<number>.png``, which the report then lists.
+ChartPath = Callable[[str, int], Path]
+
+LOG_SCALE_SPREAD = 30  # a linear axis hides the fast bars beyond this max/min spread
+
+
+def chart(run: Run, scenario: str, params: dict[str, Any], path: Path) -> None:
+    rows = run.sorted_rows(scenario, params)
+    positions, labels, ticks = [], [], []
+    y = 0.0
+    for variant in run.variant_order(scenario):
+        group = [r for r in rows if r["variant"] == variant]
+        if not group:
+            continue
+        start = y
+        for _row in group:
+            positions.append(y)
+            y += 1
+        ticks.append((start + y - 1) / 2)
+        labels.append(textwrap.fill(run.label(scenario, variant), 34))
+        y += 0.8
+    medians = [r["median_s"] for r in rows]
+    p95s = [max(r["p95_s"], r["median_s"]) for r in rows]
+    height = 1.8 + 0.32 * len(rows) + 0.12 * len(ticks)
+    figure = Figure(figsize=(10, height), dpi=110, layout="constrained")
+    axes = figure.add_subplot()
+    axes.barh(
+        positions,
+        medians,
+        height=0.85,
+        color=[run.color(r["implementation"]) for r in rows],
+        xerr=[[0] * len(rows), [p - m for p, m in zip(p95s, medians, strict=True)]],
+        error_kw={"ecolor": "#333333", "capsize": 3, "elinewidth": 1},
+    )
+    log = max(p95s) / min(medians) > LOG_SCALE_SPREAD
+    style_axis(axes, log, max(p95s), min(medians))
+    for position, row, p95 in zip(positions, rows, p95s, strict=True):
+        note = f" {duration(row['median_s'])}, {count(row['queries_per_op'])} stmt"
+        axes.text(p95, position, note, va="center", fontsize=8)
+    axes.set_yticks(ticks, labels, fontsize=9)
+    axes.invert_yaxis()
+    axes.set_title(f"{scenarios_title(run, scenario)}\n{params_text(params)}", fontsize=10)
+    shown = dict.fromkeys(r["implementation"] for r in rows)
+    figure.legend(
+        handles=[Patch(color=run.color(i), label=i) for i in shown],
+        loc="outside lower center",
+        ncols=len(shown),
+        fontsize=8,
+        frameon=False,
+    )
+    figure.savefig(path, format="png", metadata={"Software": None})
+
+
+def style_axis(axes: Any, log: bool, high: float, low: float) -> None:
+    axes.set_xlabel(
+        "median time per operation, whisker to p95" + (" (log scale)" if log else ""), fontsize=9
+    )
+    # Tick marks are round numbers: "10 ms" reads better than "10.0 ms" on an axis.
+    formatter = FuncFormatter(lambda value, _: tick(value))
+    if log:
+        axes.set_xscale("log")
+        axes.set_xlim(low / 2, high * 6)
+        axes.xaxis.set_minor_formatter(NullFormatter())
+    else:
+        axes.set_xlim(0, high * 1.3)
+    axes.xaxis.set_major_formatter(formatter)
+    axes.grid(axis="x", alpha=0.3)
+    axes.set_axisbelow(True)
+
+
+def tick(seconds: float) -> str:
+    if seconds <= 0:
+        return "0"
+    return re.sub(r"\.0+ ", " ", duration(seconds))
