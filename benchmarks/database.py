@@ -1,4 +1,4 @@
-"""Where a run's database comes from (DESIGN.md, "Database providers, in order").
+"""Where a run's database comes from, in this order (docs/architecture.md, "Databases").
 
 1. ``DATABASE_URL`` set: that server. The harness creates a fresh database named
    ``ormbench_<time>_<random>`` on it and drops it afterwards; it never touches any other.

@@ -1,11 +1,11 @@
 """The results file (``results.json``): its JSON Schema, and reading and writing it.
 
-Everything after a run — the report, the regression check, the notebooks, the load
-comparison — reads this one format (DESIGN.md, "Results format"). Fields beyond DESIGN.md's
-list are additions, never changes: ``label``, ``operation``, ``how``, ``mode``, ``driver``,
-``calls``, ``floor`` (which row the ratio divides by), pool and memory figures,
-``round_medians_s`` (one median per round: the unit the regression check tests), and the
-``not_applicable`` list that says why a variant has no row for an implementation.
+Everything after a run — the report, the regression check — reads this one format
+(docs/results-format.md). It grows by additions, never changes: ``label``, ``operation``,
+``how``, ``mode``, ``driver``, ``calls``, ``floor`` (which row the ratio divides by), pool
+and memory figures, ``round_medians_s`` (one median per round: the unit the regression
+check tests), and the ``not_applicable`` list that says why a variant has no row for an
+implementation were all added that way.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""The declarative models: the schema of DESIGN.md in SQLAlchemy 2.x style.
+"""The declarative models: the schema of docs/schema.md in SQLAlchemy 2.x style.
 
 The async implementation uses these same classes: one set of models serves a Session and
 an AsyncSession.

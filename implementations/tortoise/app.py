@@ -162,7 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = open_database(settings)
-        # Never generate_schemas: the tables exist already (DESIGN.md, Schema).
+        # Never generate_schemas: the tables exist already (docs/schema.md).
         async with RegisterTortoise(app, config=database.config, _enable_global_fallback=False):
             app.state.database = database
             app.state.passwords = Passwords(settings)

@@ -1,4 +1,4 @@
-"""Tortoise models mapped onto the schema of DESIGN.md (the tables Alembic's migrations create).
+"""Tortoise models mapped onto the schema of docs/schema.md (the tables Alembic's migrations make).
 
 Same tables, columns, types and constraint names as ``sync_sqlalchemy/models.py``. The app
 never creates or alters these tables (no ``generate_schemas``); the constraints and indexes

@@ -1,4 +1,4 @@
-"""GET /health and the /users rows of the contract (DESIGN.md, "The API contract")."""
+"""GET /health and the /users rows of the contract (docs/contract.md, "Endpoints")."""
 
 import re
 from datetime import datetime

@@ -1,4 +1,4 @@
-"""The 422 rules of DESIGN.md, one table per kind of input.
+"""The 422 rules of docs/contract.md ("Input rules"), one table per kind of input.
 
 Every refused request must be a 422 in FastAPI's validation shape, name the offending field
 in ``loc``, send no statement at all (validation comes before the database), and never be a
