@@ -51,7 +51,13 @@ ROW_SCHEMA: dict[str, Any] = {
         "ops_per_s": {"type": "number", "exclusiveMinimum": 0},
         "queries_per_op": {"type": "number", "minimum": 0},
         "queries_vary": {"type": "boolean"},
+        "round_trips_per_op": {"type": "number", "minimum": 0},
+        "round_trips_vary": {"type": "boolean"},
+        "cpu_median_s": {"type": "number", "minimum": 0},
         "rows_per_op": {"type": "number", "minimum": 0},
+        "result_shape": {"type": "string"},
+        "differs": {"type": "string"},
+        "columns_per_row": {"type": "array", "items": {"type": "integer", "minimum": 0}},
         "floor_ratio": _NUMBER_OR_NULL,
         "floor": {"type": ["object", "null"]},
         "pool_checkouts_per_op": {"type": "number", "minimum": 0},
@@ -59,6 +65,11 @@ ROW_SCHEMA: dict[str, Any] = {
         "peak_memory_bytes": {"type": "integer", "minimum": 0},
         "samples_s": {"type": "array", "items": {"type": "number"}, "minItems": 1},
         "round_medians_s": {"type": "array", "items": {"type": "number"}},
+        "cpu_round_medians_s": {"type": "array", "items": {"type": "number"}},
+        "baseline_ratios": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "number"}},
+        },
     },
 }
 

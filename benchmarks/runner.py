@@ -5,7 +5,8 @@ For each scenario and each of its params: reset the database and seed it, then f
 too, and the last one runs under tracemalloc for the memory figure), calibrate how many
 calls make a round, and run rounds with the pairs interleaved (A B C A B C ..., the order
 rotating each round) so that drift of this shared machine falls on every pair alike. Each
-call is timed alone with ``perf_counter_ns`` and counted alone (statements, pool checkouts);
+call is timed alone with ``perf_counter_ns`` (wall) and ``thread_time_ns`` (client CPU) and
+counted alone (statements, round trips, pool checkouts);
 the inputs are prepared before and the undoing done after, untimed. The last call of every
 round is verified: a fast wrong answer fails the run.
 
@@ -14,49 +15,27 @@ Sync ports are called directly; async ports run on one long-lived event loop
 """
 
 import asyncio
+import statistics
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from time import perf_counter_ns
 from types import ModuleType
 from typing import Any
 
 import scenarios
 from benchmarks import metrics
+from benchmarks.timing import TIMINGS, Timing, slowdowns, timed_async, timed_sync
 from implementations import IMPLEMENTATIONS, create_port
-from implementations.contract.counting import counting, settle
+from implementations.contract.counting import settle
 from implementations.contract.settings import Settings
-from scenarios import Op, Variant
+from scenarios import Op, Variant, shapes
 from scenarios.port import WHY_NOT
 from scenarios.seed import Database
 
 FLOORS = {"sync": "raw_psycopg2", "async": "raw_asyncpg"}
 SAMPLES_KEPT = 400  # per row in results.json; statistics use every sample
 SLOW_CALL_SECONDS = 1.0  # a first call this long counts as the first round (see _warm_up)
-
-
-@dataclass(frozen=True)
-class Timing:
-    warmup_calls: int  # untimed calls before measuring (compile caches, prepared statements)
-    min_rounds: int
-    max_rounds: int
-    round_seconds: float  # a round of one pair lasts about this long (calls are batched)
-    pair_seconds: float  # measured time per pair, spread over the rounds
-    max_calls_per_round: int = 200
-
-
-TIMINGS = {
-    "quick": Timing(
-        warmup_calls=3, min_rounds=3, max_rounds=12, round_seconds=0.015, pair_seconds=0.12
-    ),
-    "standard": Timing(
-        warmup_calls=5, min_rounds=3, max_rounds=20, round_seconds=0.03, pair_seconds=0.35
-    ),
-    "full": Timing(
-        warmup_calls=5, min_rounds=5, max_rounds=30, round_seconds=0.05, pair_seconds=2.0
-    ),
-}
 
 
 def benchmark_settings(database_url: str) -> Settings:
@@ -79,18 +58,24 @@ def with_floors(implementations: Sequence[str]) -> list[str]:
 
 @dataclass
 class Pair:
+    scenario: str
     variant: Variant
     implementation: str
     port: Any
+    extra_s: float = 0.0  # the test hook's spin per call (timing.py), normally none
     calls_per_round: int = 1
     rounds: int = 0
     samples: list[float] = field(default_factory=list)
     round_medians: list[float] = field(default_factory=list)
+    cpu_samples: list[float] = field(default_factory=list)
+    cpu_round_medians: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
+    round_trips: list[int] = field(default_factory=list)
     rows: list[float] = field(default_factory=list)
     checkouts: int = 0
     connects: int = 0
     peak_memory: int | None = None
+    work: tuple[str, list[int]] = ("nothing", [])  # what a call returned (shapes.describe)
 
     @property
     def rounds_left(self) -> int:
@@ -99,7 +84,10 @@ class Pair:
     def discard_measurements(self) -> None:
         self.samples.clear()
         self.round_medians.clear()
+        self.cpu_samples.clear()
+        self.cpu_round_medians.clear()
         self.statements.clear()
+        self.round_trips.clear()
         self.rows.clear()
         self.checkouts = self.connects = 0
 
@@ -125,6 +113,8 @@ class Runner:
         self.loop = asyncio.Runner()
         self.ports: dict[str, Any] = {}
         self.not_applicable: list[dict[str, str]] = []
+        self.slowdowns = slowdowns()  # the regression check's test hook; normally empty
+        self.slowdowns_text = ", ".join(f"{'/'.join(k)}={v:g}" for k, v in self.slowdowns.items())
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -188,15 +178,26 @@ class Runner:
                         }
                     )
 
+    def rerun(self, scenario: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """One scenario with one params set, run again as in a full run (every pair, the
+        same interleaving), floor ratios included: the regression check's confirmation of
+        a row that looked slower. Measuring a row alone with its floor would not do: with
+        nothing interleaved, Python code stays warm in the CPU's caches and an ORM's ratio
+        reads 10-20% lower than it does in a run."""
+        module = scenarios.load(scenario)
+        rows = self._run_params(scenario, module, params)
+        add_floor_ratios(rows, {scenario: module.FLOOR})
+        return rows
+
     def _run_params(self, name: str, module: ModuleType, params: dict[str, Any]) -> list[dict]:
-        self.db.reset()
-        data = module.setup(self.db, params)
         pairs = [
-            Pair(variant, implementation, port)
+            Pair(name, variant, implementation, port)
             for variant in module.VARIANTS
             for implementation, port in self.ports.items()
             if variant.applies_to(port)
         ]
+        self.db.reset()
+        data = module.setup(self.db, params)
         description = f"{name} {params}"
         for done, pair in enumerate(pairs):
             self.progress(f"{description}: warming up", done, len(pairs))
@@ -232,6 +233,9 @@ class Runner:
                 pair.peak_memory = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
+        factor = self.slowdowns.get((pair.scenario, pair.variant.name, pair.implementation))
+        if factor:
+            pair.extra_s = (factor - 1) * estimate
         timing = self.timing
         pair.calls_per_round = max(
             1, min(timing.max_calls_per_round, round(timing.round_seconds / estimate))
@@ -247,9 +251,10 @@ class Runner:
         stats = pair.port.pool_stats
         checkouts, connects = stats.checkouts, stats.connects
         if pair.port.mode == "async":
-            result, samples, statements = self.loop.run(_timed_async(pair.port, pair.variant, ops))
+            timed_call = timed_async(pair.port, pair.variant, ops, pair.extra_s)
+            result, timed = self.loop.run(timed_call)
         else:
-            result, samples, statements = _timed_sync(pair.port, pair.variant, ops)
+            result, timed = timed_sync(pair.port, pair.variant, ops, pair.extra_s)
         try:
             module.verify(self.db, pair.variant.name, result, ops[-1], data)
         except scenarios.WrongResult as exc:
@@ -257,15 +262,19 @@ class Runner:
                 f"{pair.variant.name} on {pair.implementation} ({params}): {exc}"
             ) from None
         if keep:
-            pair.samples.extend(samples)
-            pair.round_medians.append(metrics.summarize(samples).median_s)
-            pair.statements.extend(statements)
+            pair.samples.extend(timed.wall)
+            pair.round_medians.append(metrics.summarize(timed.wall).median_s)
+            pair.cpu_samples.extend(timed.cpu)
+            pair.cpu_round_medians.append(metrics.summarize(timed.cpu).median_s)
+            pair.statements.extend(timed.statements)
+            pair.round_trips.extend(timed.round_trips)
             pair.rows.append(module.rows(pair.variant.name, result))
+            pair.work = shapes.describe(result)
             pair.checkouts += stats.checkouts - checkouts
             pair.connects += stats.connects - connects
         if hasattr(module, "after"):
             module.after(self.db, data, ops)
-        return metrics.summarize(samples).median_s
+        return metrics.summarize(timed.wall).median_s
 
     def _row(self, scenario: str, params: dict[str, Any], pair: Pair) -> dict[str, Any]:
         summary = metrics.summarize(pair.samples)
@@ -287,17 +296,25 @@ class Runner:
             "p95_s": summary.p95_s,
             "iqr_s": summary.iqr_s,
             "ops_per_s": summary.ops_per_s,
+            "cpu_median_s": statistics.median(pair.cpu_samples),
             "queries_per_op": _per_op(pair.statements),
             "queries_vary": len(set(pair.statements)) > 1,
+            "round_trips_per_op": _per_op(pair.round_trips),
+            "round_trips_vary": len(set(pair.round_trips)) > 1,
             "rows_per_op": sum(pair.rows) / len(pair.rows),
+            "result_shape": pair.work[0],
+            "columns_per_row": pair.work[1],
             "floor_ratio": None,
             "pool_checkouts_per_op": pair.checkouts / calls,
             "pool_connects": pair.connects,
             "samples_s": metrics.thin(pair.samples, SAMPLES_KEPT),
             "round_medians_s": pair.round_medians,
+            "cpu_round_medians_s": pair.cpu_round_medians,
         }
         if pair.peak_memory is not None:
             row["peak_memory_bytes"] = pair.peak_memory
+        if pair.variant.differs:
+            row["differs"] = pair.variant.differs
         return row
 
 
@@ -305,33 +322,6 @@ def _per_op(statements: list[int]) -> float:
     # Deterministic by design: every call of a pair sends the same statements. If they do
     # vary, the mean is reported and queries_vary says so.
     return statements[0] if len(set(statements)) == 1 else sum(statements) / len(statements)
-
-
-def _timed_sync(port: Any, variant: Variant, ops: list[Op]) -> tuple[Any, list[float], list[int]]:
-    result, samples, statements = None, [], []
-    for op in ops:
-        with counting() as counter:
-            started = perf_counter_ns()
-            result = variant.call(port, op)
-            elapsed = perf_counter_ns() - started
-        samples.append(elapsed / 1e9)
-        statements.append(counter.statements)
-    return result, samples, statements
-
-
-async def _timed_async(
-    port: Any, variant: Variant, ops: list[Op]
-) -> tuple[Any, list[float], list[int]]:
-    result, samples, statements = None, [], []
-    for op in ops:
-        with counting() as counter:
-            started = perf_counter_ns()
-            result = await variant.call(port, op)
-            elapsed = perf_counter_ns() - started
-            await settle()  # asyncpg reports its last statements one loop turn late
-        samples.append(elapsed / 1e9)
-        statements.append(counter.statements)
-    return result, samples, statements
 
 
 def add_floor_ratios(rows: list[dict[str, Any]], floors: dict[str, dict[str, str]]) -> None:

@@ -49,6 +49,10 @@ class Variant:
     operation: str  # the port operation it calls
     how: str  # the way it asks for (Port.HOW[operation])
     call: Callable[[Any, Op], Any]
+    # Every variant of an operation does the same work (reads the same columns, returns the
+    # same rows) unless it says here what it does differently: the report prints it, and
+    # the engine tests hold every other variant to the same columns.
+    differs: str | None = None
 
     def applies_to(self, port: Any) -> bool:
         return self.how in port.HOW.get(self.operation, ())
@@ -60,11 +64,13 @@ class Variants:
     def __init__(self) -> None:
         self._variants: dict[str, Variant] = {}
 
-    def add(self, operation: str, how: str) -> Callable[[Callable[[Any, Op], Any]], Callable]:
+    def add(
+        self, operation: str, how: str, differs: str | None = None
+    ) -> Callable[[Callable[[Any, Op], Any]], Callable]:
         def register(function: Callable[[Any, Op], Any]) -> Callable[[Any, Op], Any]:
             label = (function.__doc__ or function.__name__).strip().splitlines()[0]
             name = function.__name__
-            self._variants[name] = Variant(name, label, operation, how, function)
+            self._variants[name] = Variant(name, label, operation, how, function, differs)
             return function
 
         return register

@@ -28,6 +28,10 @@ FLOOR = {
     "delete_user": "delete",
 }
 PAGE = 50
+HASH_LEFT_OUT = (
+    "reads 6 of the user's 7 columns: the password hash is left out of the SELECT, "
+    "which every other way reads (the ORM entity loads every column by default)"
+)
 
 
 def setup(db: seed.Database, params: dict[str, Any]) -> dict[str, Any]:
@@ -78,16 +82,40 @@ def get_lambda(port: Any, op: Op) -> Any:
     return port.get_user(op["user_id"], how="lambda")
 
 
+@VARIANTS.add("get_user", "deferred", differs=HASH_LEFT_OUT)
+def get_deferred(port: Any, op: Op) -> Any:
+    """get by id: ORM entity without the password hash (defer / .only())"""
+    return port.get_user(op["user_id"], how="deferred")
+
+
 @VARIANTS.add("get_user", "columns")
 def get_columns(port: Any, op: Op) -> Any:
     """get by id: selected columns, no entity"""
     return port.get_user(op["user_id"], how="columns")
 
 
+@VARIANTS.add("get_user", "autocommit")
+def get_autocommit(port: Any, op: Op) -> Any:
+    """get by id: ORM entity on an autocommit connection (no BEGIN, no ROLLBACK)"""
+    return port.get_user(op["user_id"], how="autocommit")
+
+
+@VARIANTS.add("get_user", "transaction")
+def get_in_transaction(port: Any, op: Op) -> Any:
+    """get by id: hand-written SQL inside BEGIN ... ROLLBACK (the Session's round trips)"""
+    return port.get_user(op["user_id"], how="transaction")
+
+
 @VARIANTS.add("get_user", "sql")
 def get_by_sql(port: Any, op: Op) -> Any:
     """get by id: hand-written SQL (floor)"""
     return port.get_user(op["user_id"], how="sql")
+
+
+@VARIANTS.add("get_user", "no_reset")
+def get_no_reset(port: Any, op: Op) -> Any:
+    """get by id: asyncpg pool without its reset query on release"""
+    return port.get_user(op["user_id"], how="no_reset")
 
 
 @VARIANTS.add("get_user", "prepared")

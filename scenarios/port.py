@@ -16,6 +16,10 @@ statements each sends (checked by the engine tests):
 | operation | how | meaning | statements |
 |---|---|---|---|
 | get_user | entity | the ORM's get by primary key | 1 |
+| get_user | deferred | the entity without the password hash (SQLAlchemy ``defer``, Tortoise ``.only()``) | 1 |
+| get_user | autocommit | the entity on an autocommit connection: no BEGIN before, no ROLLBACK after (SQLAlchemy ``isolation_level="AUTOCOMMIT"``) | 1 |
+| get_user | no_reset | the port's usual read on an asyncpg pool that skips its reset query on release | 1 |
+| get_user | transaction | hand-written SQL inside BEGIN ... ROLLBACK (floors; on asyncpg without the pool's reset), the round trips a SQLAlchemy Session pays | 1 |
 | get_user | lambda | SQLAlchemy ``lambda_stmt``: the statement's construction cached by the lambda's code | 1 |
 | get_user | columns | only the columns, no entity (SQLAlchemy ``select(cols)``, Tortoise ``.values()``) | 1 |
 | get_user | legacy_query | ``session.query(User).filter_by(id=).first()`` (SQLAlchemy 1.x style) | 1 |
@@ -98,6 +102,16 @@ WHY_NOT = {
     "columns": "the floors always select columns: their only way is hand-written SQL",
     "sql": "an ORM's ways are its own; hand-written SQL is the floor's",
     "lambda": "lambda_stmt is SQLAlchemy's way to cache building a statement",
+    "deferred": "the floors choose their columns by hand: their only way is hand-written SQL",
+    "autocommit": (
+        "the floors already read in autocommit; Tortoise runs a read outside a transaction "
+        "by itself"
+    ),
+    "no_reset": "only asyncpg's pool sends a reset query on release (Tortoise, raw_asyncpg)",
+    "transaction": (
+        "shown on the floors: hand-written SQL paying the round trips of a Session's "
+        "BEGIN and ROLLBACK"
+    ),
     "joined": "joinedload is SQLAlchemy's",
     "selectin": "selectinload is SQLAlchemy's",
     "prefetch": "prefetch_related is Tortoise's",

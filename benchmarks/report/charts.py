@@ -1,4 +1,5 @@
-"""One bar chart per scenario and params: the median of every row, with a whisker to its p95."""
+"""One bar chart per scenario and params: the median of every row, with a whisker to its p95,
+split into the client's CPU time (solid) and the time it spent waiting (light)."""
 
 import re
 import textwrap
@@ -36,14 +37,20 @@ def chart(run: Run, scenario: str, params: dict[str, Any], path: Path) -> None:
         y += 0.8
     medians = [r["median_s"] for r in rows]
     p95s = [max(r["p95_s"], r["median_s"]) for r in rows]
+    # A file from before CPU time was recorded draws whole bars, as if all of it were CPU.
+    cpus = [min(r.get("cpu_median_s", r["median_s"]), r["median_s"]) for r in rows]
+    colors = [run.color(r["implementation"]) for r in rows]
     height = 1.8 + 0.32 * len(rows) + 0.12 * len(ticks)
     figure = Figure(figsize=(10, height), dpi=110, layout="constrained")
     axes = figure.add_subplot()
+    axes.barh(positions, cpus, height=0.85, color=colors)
     axes.barh(
         positions,
-        medians,
+        [m - c for m, c in zip(medians, cpus, strict=True)],
+        left=cpus,
         height=0.85,
-        color=[run.color(r["implementation"]) for r in rows],
+        color=colors,
+        alpha=0.35,
         xerr=[[0] * len(rows), [p - m for p, m in zip(p95s, medians, strict=True)]],
         error_kw={"ecolor": "#333333", "capsize": 3, "elinewidth": 1},
     )
@@ -57,9 +64,13 @@ def chart(run: Run, scenario: str, params: dict[str, Any], path: Path) -> None:
     axes.set_title(f"{scenarios_title(run, scenario)}\n{params_text(params)}", fontsize=10)
     shown = dict.fromkeys(r["implementation"] for r in rows)
     figure.legend(
-        handles=[Patch(color=run.color(i), label=i) for i in shown],
+        handles=[
+            *(Patch(color=run.color(i), label=i) for i in shown),
+            Patch(color="#555555", label="client CPU"),
+            Patch(color="#555555", alpha=0.35, label="waiting"),
+        ],
         loc="outside lower center",
-        ncols=len(shown),
+        ncols=len(shown) + 2,
         fontsize=8,
         frameon=False,
     )
@@ -68,7 +79,9 @@ def chart(run: Run, scenario: str, params: dict[str, Any], path: Path) -> None:
 
 def style_axis(axes: Any, log: bool, high: float, low: float) -> None:
     axes.set_xlabel(
-        "median time per operation, whisker to p95" + (" (log scale)" if log else ""), fontsize=9
+        "median time per operation (solid: client CPU, light: waiting), whisker to p95"
+        + (" (log scale)" if log else ""),
+        fontsize=9,
     )
     # Tick marks are round numbers: "10 ms" reads better than "10.0 ms" on an axis.
     formatter = FuncFormatter(lambda value, _: tick(value))

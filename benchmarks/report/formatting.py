@@ -48,6 +48,18 @@ def statements(row: Row) -> str:
     return f"{text} (varies)" if row.get("queries_vary") else text
 
 
+def round_trips(row: Row) -> str:
+    """Round trips per call, or "n/a" for a results file from before they were counted."""
+    if "round_trips_per_op" not in row:
+        return "n/a"
+    text = count(row["round_trips_per_op"])
+    return f"{text} (varies)" if row.get("round_trips_vary") else text
+
+
+def cpu(row: Row) -> str:
+    return duration(row["cpu_median_s"]) if "cpu_median_s" in row else "n/a"
+
+
 def params_text(params: dict[str, Any]) -> str:
     if not params:
         return "no params"

@@ -68,6 +68,13 @@ class Run:
                 pass
         return variant
 
+    def differs(self, scenario: str, variant: str) -> str | None:
+        """What the variant says it does differently from the others of its operation."""
+        for row in self.select(scenario, variant=variant):
+            if row.get("differs"):
+                return row["differs"]
+        return None
+
     def params_sets(self, scenario: str) -> list[dict[str, Any]]:
         """The params of the scenario's rows, in the profile's order where known."""
         present = {params_key(row["params"]): row["params"] for row in self.select(scenario)}

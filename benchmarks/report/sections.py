@@ -17,9 +17,11 @@ from benchmarks.report.charts import ChartPath, chart
 from benchmarks.report.formatting import (
     Row,
     count,
+    cpu,
     duration,
     params_text,
     ratio,
+    round_trips,
     significant,
     statements,
 )
@@ -29,10 +31,12 @@ TABLE_HEADERS = [
     "variant",
     "implementation",
     "median",
+    "CPU",
     "p95",
     "IQR",
     "ops/s",
     "statements/op",
+    "round trips/op",
     "rows/op",
     "floor_ratio",
 ]
@@ -82,17 +86,48 @@ def results_table(run: Run, scenario: str, params: dict[str, Any]) -> Table:
                 run.label(scenario, row["variant"]),
                 row["implementation"],
                 duration(row["median_s"]),
+                cpu(row),
                 duration(row["p95_s"]),
                 duration(row["iqr_s"]),
                 significant(row["ops_per_s"]),
                 statements(row),
+                round_trips(row),
                 count(row["rows_per_op"]),
                 ratio(row["floor_ratio"]),
             ]
             for row in run.sorted_rows(scenario, params)
         ],
-        numeric=(2, 3, 4, 5, 6, 7, 8),
+        numeric=(2, 3, 4, 5, 6, 7, 8, 9, 10),
     )
+
+
+def work_note(run: Run, scenario: str, params: dict[str, Any]) -> Table | None:
+    """What each way returns per call, where the ways of one operation differ: the object
+    built per row and the columns it carries (a user with its tasks: ``7 + 8``), and what a
+    variant declares it does differently (scenarios' ``differs``)."""
+    rows = [r for r in run.sorted_rows(scenario, params) if "result_shape" in r]
+    by_operation: dict[str, list[Row]] = {}
+    for row in rows:
+        by_operation.setdefault(row.get("operation", ""), []).append(row)
+    lines = []
+    for own in by_operation.values():
+        kinds = {(r["result_shape"], tuple(r["columns_per_row"])) for r in own}
+        if len(kinds) < 2:
+            continue  # every way of this operation returns the same
+        for row in own:
+            columns = " + ".join(str(c) for c in row["columns_per_row"]) or "-"
+            lines.append(
+                [
+                    run.label(scenario, row["variant"]),
+                    row["implementation"],
+                    row["result_shape"],
+                    columns,
+                    run.differs(scenario, row["variant"]) or "",
+                ]
+            )
+    if not lines:
+        return None
+    return Table(["variant", "implementation", "returns", "columns per row", "differs"], lines)
 
 
 def rounds_note(rows: list[Row]) -> str:
@@ -152,6 +187,16 @@ def section(run: Run, scenario: str, charts: ChartPath) -> list[Block]:
             results_table(run, scenario, params),
             Paragraph(rounds_note(run.sorted_rows(scenario, params))),
         ]
+        work = work_note(run, scenario, params)
+        if work:
+            blocks += [
+                Paragraph(
+                    "Not every way returns the same thing: ORM ways build an entity per row, "
+                    "floors hand back the driver's rows (or the dicts the API builds from "
+                    "them). What each returned per call, and the columns it carried:"
+                ),
+                work,
+            ]
         if extra.per_params:
             blocks += extra.per_params(run, scenario, params, charts)
     if extra.after:

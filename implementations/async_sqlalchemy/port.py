@@ -24,7 +24,9 @@ from implementations.contract.ways import API_ONLY, PortBase, Ways, api, way
 GET_USER: Ways = {
     "entity": crud.get_user,
     "lambda": variants.get_user_lambda,
+    "deferred": variants.get_user_deferred,
     "columns": variants.get_user_columns,
+    "autocommit": crud.get_user,  # on an autocommit AsyncSession (see get_user below)
 }
 LIST_USERS: Ways = {
     "entity": crud.list_users,
@@ -86,15 +88,17 @@ class Port(PortBase):
             self._database = None
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
+    async def _session(self, autocommit: bool = False) -> AsyncIterator[AsyncSession]:
         # As database.get_session: one AsyncSession per call, closed (connection returned) after.
-        async with self.database.sessionmaker() as session:
+        database = self.database
+        factory = database.autocommit_sessionmaker if autocommit else database.sessionmaker
+        async with factory() as session:
             yield session
 
     # --- users ---------------------------------------------------------------------------
 
     async def get_user(self, user_id: int, how: str) -> Any:
-        async with self._session() as session:
+        async with self._session(autocommit=how == "autocommit") as session:
             return await way(GET_USER, how)(session, user_id)
 
     async def list_users(self, skip: int, limit: int, how: str) -> Any:

@@ -12,7 +12,8 @@ benchmarks show them, but they are not what the code under test asked for.
 Every implementation feeds ``record()`` from its driver's lowest hook (SQLAlchemy's
 ``before_cursor_execute``; for asyncpg, its query logger), so the count means the same thing
 everywhere. The active counter lives in a context variable: one per HTTP request (the
-``X-Query-Count`` header) or per measured operation (the benchmarks).
+``X-Query-Count`` header) or per measured operation (the benchmarks). The same counter also
+holds the request's round trips (``roundtrips.py``), which include what statements leave out.
 """
 
 import asyncio
@@ -44,6 +45,9 @@ def is_counted(sql: str) -> bool:
 @dataclass
 class StatementCounter:
     statements: int = 0
+    # Every exchange with the server, transaction control, pings and pool resets included:
+    # fed by the driver-level connection classes of ``roundtrips.py``.
+    round_trips: int = 0
 
 
 _active: ContextVar[StatementCounter | None] = ContextVar("ormbench_statements", default=None)
@@ -54,6 +58,13 @@ def record(sql: str, executions: int = 1) -> None:
     counter = _active.get()
     if counter is not None and is_counted(sql):
         counter.statements += executions
+
+
+def record_round_trips(exchanges: int = 1) -> None:
+    """Count ``exchanges`` round trips against the active counter, if any."""
+    counter = _active.get()
+    if counter is not None:
+        counter.round_trips += exchanges
 
 
 @contextmanager

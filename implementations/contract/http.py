@@ -24,6 +24,7 @@ from implementations.contract.schemas import MAX_ID, Error, Priority, TaskSort
 from implementations.contract.security import Passwords
 
 QUERY_COUNT_HEADER = "X-Query-Count"
+ROUND_TRIPS_HEADER = "X-Round-Trips"
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 TaskId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -72,7 +73,9 @@ ATTEMPTS = 5  # a victim can be chosen again while the same requests still run
 
 
 class QueryCountMiddleware:
-    """Counts the statements each request sends and reports them in ``X-Query-Count``.
+    """Counts the statements each request sends and reports them in ``X-Query-Count``, and
+    every exchange with the server it caused (transaction control, pings and pool resets
+    too) in ``X-Round-Trips``.
 
     Pure ASGI rather than ``BaseHTTPMiddleware``: the endpoint (and, for ``def`` endpoints,
     its threadpool worker) runs in this context, so the driver hooks find the counter.
@@ -92,6 +95,7 @@ class QueryCountMiddleware:
                     await settle()  # asyncpg's query loggers run one loop turn late
                     headers = list(message.get("headers", []))
                     headers.append((b"x-query-count", str(counter.statements).encode()))
+                    headers.append((b"x-round-trips", str(counter.round_trips).encode()))
                     message = {**message, "headers": headers}
                 await send(message)
 

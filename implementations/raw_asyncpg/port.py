@@ -24,7 +24,7 @@ class Port(PortBase):
     mode = "async"
     driver = "asyncpg"
     HOW: ClassVar[dict[str, tuple[str, ...]]] = {
-        "get_user": ("sql",),
+        "get_user": ("transaction", "sql", "no_reset"),
         "list_users": ("sql",),
         "create_user": ("api",),
         "update_user": ("api",),
@@ -43,10 +43,15 @@ class Port(PortBase):
 
     async def open(self) -> None:
         self._database = await open_database(self.settings)
+        # For the ways that skip asyncpg's reset on release (no_reset, transaction).
+        self._unreset = await open_database(
+            self.settings, reset=False, stats=self._database.pool_stats
+        )
 
     async def close(self) -> None:
         if self._database is not None:
             await self._database.close()
+            await self._unreset.close()
             self._database = None
 
     @asynccontextmanager
@@ -61,8 +66,15 @@ class Port(PortBase):
     # --- users -----------------------------------------------------------------------------
 
     async def get_user(self, user_id: int, how: str) -> Row | None:
-        async with self._connection("get_user", how) as connection:
-            return await variants.get_user_sql(connection, user_id)
+        if how == "sql":
+            async with self._connection("get_user", how) as connection:
+                return await variants.get_user_sql(connection, user_id)
+        async with self._unreset.connection() as connection:
+            if how == "no_reset":
+                return await variants.get_user_sql(connection, user_id)
+            if how == "transaction":
+                return await variants.get_user_in_transaction(connection, user_id)
+        raise ValueError(f"{self.name} has no {how!r} way to get_user")
 
     async def list_users(self, skip: int, limit: int, how: str) -> list[Row]:
         async with self._connection("list_users", how) as connection:

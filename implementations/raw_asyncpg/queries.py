@@ -92,6 +92,10 @@ LOG_TRANSFER = numbered(source.LOG_TRANSFER)
 
 # --- the benchmarks' other ways (port.py, variants.py): not used by the API ----------------
 
+USER_ROW_FIELDS = source.USER_ROW_FIELDS
+GET_USER_ROW = numbered(source.GET_USER_ROW)
+LIST_USER_ROWS = numbered(source.LIST_USER_ROWS)
+LIST_USER_ROWS_WITH_TASKS = numbered(source.LIST_USER_ROWS_WITH_TASKS)
 USER_TASKS = numbered(source.USER_TASKS)
 INSERT_TASK = numbered(source.INSERT_TASK)
 UPDATE_TASK_VALUES = numbered(source.UPDATE_TASK_VALUES)

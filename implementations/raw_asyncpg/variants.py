@@ -31,17 +31,30 @@ def _rowcount(status: str) -> int:
 
 
 async def get_user_sql(connection: Connection, user_id: int) -> Row | None:
-    # Prepared and cached by asyncpg on first use: no PREPARE of our own needed.
-    return await connection.fetchrow(*queries.GET_USER.bind(id=user_id))
+    # Prepared and cached by asyncpg on first use: no PREPARE of our own needed. Every
+    # column, as an ORM entity reads it (queries.USER_ROW_COLUMNS): the same work.
+    return await connection.fetchrow(*queries.GET_USER_ROW.bind(id=user_id))
+
+
+async def get_user_in_transaction(connection: Connection, user_id: int) -> Row | None:
+    """The same read inside BEGIN ... ROLLBACK: with a pool that does not reset (port.py),
+    the three round trips async SQLAlchemy pays for it (BEGIN, the SELECT, the ROLLBACK of
+    its pool's reset on return)."""
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        return await connection.fetchrow(*queries.GET_USER_ROW.bind(id=user_id))
+    finally:
+        await transaction.rollback()
 
 
 async def list_users_sql(connection: Connection, skip: int, limit: int) -> list[Row]:
-    return await connection.fetch(*queries.LIST_USERS.bind(skip=skip, limit=limit))
+    return await connection.fetch(*queries.LIST_USER_ROWS.bind(skip=skip, limit=limit))
 
 
 async def users_with_tasks_lazy(connection: Connection, limit: int) -> list[Row]:
     """The N+1 written out: the users, then one query per user for its tasks."""
-    users = await connection.fetch(*queries.LIST_USERS.bind(skip=0, limit=limit))
+    users = await connection.fetch(*queries.LIST_USER_ROWS.bind(skip=0, limit=limit))
     return [
         {**user, "tasks": await connection.fetch(*queries.USER_TASKS.bind(user_id=user["id"]))}
         for user in users
@@ -50,8 +63,8 @@ async def users_with_tasks_lazy(connection: Connection, limit: int) -> list[Row]
 
 async def users_with_tasks_join(connection: Connection, limit: int) -> list[Row]:
     """The API's one LEFT JOIN (queries.py), its rows regrouped by position."""
-    rows = await connection.fetch(*queries.LIST_USERS_WITH_TASKS.bind(skip=0, limit=limit))
-    return queries.nest_task_tuples(rows)
+    query = queries.LIST_USER_ROWS_WITH_TASKS.bind(skip=0, limit=limit)
+    return queries.nest_task_tuples(await connection.fetch(*query), queries.USER_ROW_FIELDS)
 
 
 # --- bulk insert: rows are dicts of title, description, priority, completed -------------

@@ -1,9 +1,11 @@
 """The psycopg2 connection pool, the statement-counting cursor, and the request dependency.
 
 Connections run in autocommit mode: a single statement is its own transaction, with no
-BEGIN and COMMIT round trips around it (what asyncpg does by default, so both floors pay
-the same). Work of several statements that must be atomic opens a transaction explicitly
-(``transaction()`` below).
+BEGIN and COMMIT round trips around it, so a read is one round trip. (The asyncpg floor's
+read is two: asyncpg's pool sends its reset query when the connection goes back; and a
+SQLAlchemy Session pays three, BEGIN, the statement and the ROLLBACK of the pool's reset.
+The benchmarks measure those choices as variants.) Work of several statements that must be
+atomic opens a transaction explicitly (``transaction()`` below).
 """
 
 import threading
@@ -19,17 +21,22 @@ from fastapi import Depends, Request
 from psycopg2.pool import ThreadedConnectionPool
 
 from implementations.contract.counting import PoolStats, record
+from implementations.contract.roundtrips import (
+    Psycopg2RoundTripConnection,
+    Psycopg2RoundTripCursor,
+)
 from implementations.contract.settings import Settings
 
-Connection = psycopg2.extensions.connection
+Connection = Psycopg2RoundTripConnection
 
 
 class PoolTimeout(RuntimeError):
     """No connection came free within ``Settings.pool_timeout``."""
 
 
-class _Counting(psycopg2.extensions.cursor):
-    """Counts what a cursor sends (contract/counting.py), whatever rows it builds.
+class _Counting(Psycopg2RoundTripCursor):
+    """Counts the statements a cursor sends (contract/counting.py), whatever rows it builds;
+    its base class counts the round trips.
 
     psycopg2 has no event hooks, so the cursor is the lowest place every statement passes.
     """
@@ -164,4 +171,7 @@ def get_connection(request: Request) -> Iterator[Connection]:
         yield connection
 
 
-ConnectionDep = Annotated[Connection, Depends(get_connection)]
+# scope="function": the connection goes back to the pool when the endpoint returns, before
+# the response is sent, so the pool slot is not held while the client reads, and
+# X-Round-Trips can count what the release costs.
+ConnectionDep = Annotated[Connection, Depends(get_connection, scope="function")]

@@ -23,7 +23,7 @@ class Port(PortBase):
     mode = "sync"
     driver = "psycopg2"
     HOW: ClassVar[dict[str, tuple[str, ...]]] = {
-        "get_user": ("sql", "prepared"),
+        "get_user": ("transaction", "sql", "prepared"),
         "list_users": ("sql",),
         "create_user": ("api",),
         "update_user": ("api",),
@@ -63,6 +63,8 @@ class Port(PortBase):
         with self._connection("get_user", how) as connection:
             if how == "prepared":
                 return variants.get_user_prepared(connection, user_id)
+            if how == "transaction":
+                return variants.get_user_in_transaction(connection, user_id)
             return variants.get_user_sql(connection, user_id)
 
     def list_users(self, skip: int, limit: int, how: str) -> list[Row]:

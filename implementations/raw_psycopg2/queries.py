@@ -92,21 +92,21 @@ def nest_tasks(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return list(users.values())
 
 
-_USER_WIDTH = len(USER_FIELDS)
-
-
-def nest_task_tuples(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+def nest_task_tuples(
+    rows: Iterable[Sequence[Any]], user_fields: Sequence[str] = USER_FIELDS
+) -> list[dict[str, Any]]:
     """The same as ``nest_tasks``, from rows read by position (tuples, asyncpg Records): the
-    user's columns first, then the task's. No lookup by name: what the benchmarks' floor
-    does with the JOIN's rows (variants.py)."""
+    user's columns (``user_fields``) first, then the task's. No lookup by name: what the
+    benchmarks' floor does with the JOIN's rows (variants.py)."""
+    width = len(user_fields)
     users: dict[int, dict[str, Any]] = {}
     for row in rows:
         user = users.get(row[0])
         if user is None:
-            user = users[row[0]] = dict(zip(USER_FIELDS, row[:_USER_WIDTH], strict=True))
+            user = users[row[0]] = dict(zip(user_fields, row[:width], strict=True))
             user["tasks"] = []
-        if row[_USER_WIDTH] is not None:  # the task's id; NULL: a user with no tasks
-            user["tasks"].append(dict(zip(TASK_FIELDS, row[_USER_WIDTH:], strict=True)))
+        if row[width] is not None:  # the task's id; NULL: a user with no tasks
+            user["tasks"].append(dict(zip(TASK_FIELDS, row[width:], strict=True)))
     return list(users.values())
 
 
@@ -230,6 +230,15 @@ VALUES (%(id)s, %(from_user_id)s, %(to_user_id)s)
 
 # --- the benchmarks' other ways (port.py, variants.py): not used by the API ----------------
 
+# A user as an ORM entity reads it: every column, the password hash included. The floors'
+# benchmark reads take the same columns, so that a floor and an ORM entity do the same work
+# (the API's own reads above never fetch the hash; an ORM's "deferred" way shows that saving).
+USER_ROW_FIELDS = (*USER_FIELDS[:3], "hashed_password", *USER_FIELDS[3:])  # the table's order
+USER_ROW_COLUMNS = ", ".join(USER_ROW_FIELDS)
+GET_USER_ROW = f"SELECT {USER_ROW_COLUMNS} FROM users WHERE id = %(id)s"
+LIST_USER_ROWS = f"SELECT {USER_ROW_COLUMNS} FROM users ORDER BY id OFFSET %(skip)s LIMIT %(limit)s"
+LIST_USER_ROWS_WITH_TASKS = _WITH_TASKS.format(users=LIST_USER_ROWS)
+
 # A user's tasks, one user at a time: the inner query of the hand-written N+1, and the rows
 # that user_stats "in Python" counts.
 USER_TASKS = f"SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = %(user_id)s ORDER BY id"
@@ -272,5 +281,7 @@ RELEASE_SAVEPOINT = "RELEASE SAVEPOINT before_insert"
 # and caches them): a server-side prepared statement, once per connection, skips that.
 # PREPARE takes $1, not a psycopg2 placeholder. pg_stat_statements records each EXECUTE as
 # one call of the prepared SELECT, and PREPARE as none.
-PREPARE_GET_USER = f"PREPARE get_user (integer) AS SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+PREPARE_GET_USER = (
+    f"PREPARE get_user (integer) AS SELECT {USER_ROW_COLUMNS} FROM users WHERE id = $1"
+)
 EXECUTE_GET_USER = "EXECUTE get_user (%(id)s)"

@@ -41,9 +41,24 @@ def _cursor(connection: Connection) -> CountingNamedTupleCursor:
 
 
 def get_user_sql(connection: Connection, user_id: int) -> Row | None:
+    # Every column, as an ORM entity reads it (queries.USER_ROW_COLUMNS): the same work.
     with _cursor(connection) as cursor:
-        cursor.execute(queries.GET_USER, {"id": user_id})
+        cursor.execute(queries.GET_USER_ROW, {"id": user_id})
         return cursor.fetchone()
+
+
+def get_user_in_transaction(connection: Connection, user_id: int) -> Row | None:
+    """The same read inside BEGIN ... ROLLBACK: the three round trips a SQLAlchemy Session
+    pays for it (BEGIN, the SELECT, the ROLLBACK of the pool's reset on return), so the ORM
+    can be compared with a floor that pays the same protocol cost."""
+    connection.autocommit = False  # psycopg2 sends BEGIN before the first statement
+    try:
+        with _cursor(connection) as cursor:
+            cursor.execute(queries.GET_USER_ROW, {"id": user_id})
+            return cursor.fetchone()
+    finally:
+        connection.rollback()
+        connection.autocommit = True
 
 
 def get_user_prepared(connection: Connection, user_id: int) -> Row | None:
@@ -59,14 +74,14 @@ def get_user_prepared(connection: Connection, user_id: int) -> Row | None:
 
 def list_users_sql(connection: Connection, skip: int, limit: int) -> list[Row]:
     with _cursor(connection) as cursor:
-        cursor.execute(queries.LIST_USERS, {"skip": skip, "limit": limit})
+        cursor.execute(queries.LIST_USER_ROWS, {"skip": skip, "limit": limit})
         return cursor.fetchall()
 
 
 def users_with_tasks_lazy(connection: Connection, limit: int) -> list[Row]:
     """The N+1 written out: the users, then one query per user for its tasks."""
     with _cursor(connection) as cursor:
-        cursor.execute(queries.LIST_USERS, {"skip": 0, "limit": limit})
+        cursor.execute(queries.LIST_USER_ROWS, {"skip": 0, "limit": limit})
         users = cursor.fetchall()
         with_tasks = []
         for user in users:
@@ -76,11 +91,11 @@ def users_with_tasks_lazy(connection: Connection, limit: int) -> list[Row]:
 
 
 def users_with_tasks_join(connection: Connection, limit: int) -> list[Row]:
-    """The API's one LEFT JOIN (queries.py), its rows read as tuples and regrouped by
-    position."""
+    """The API's one LEFT JOIN (queries.py) on every user column, its rows read as tuples
+    and regrouped by position."""
     with connection.cursor(cursor_factory=CountingTupleCursor) as cursor:
-        cursor.execute(queries.LIST_USERS_WITH_TASKS, {"skip": 0, "limit": limit})
-        return queries.nest_task_tuples(cursor.fetchall())
+        cursor.execute(queries.LIST_USER_ROWS_WITH_TASKS, {"skip": 0, "limit": limit})
+        return queries.nest_task_tuples(cursor.fetchall(), queries.USER_ROW_FIELDS)
 
 
 # --- bulk insert: rows are dicts of title, description, priority, completed -------------

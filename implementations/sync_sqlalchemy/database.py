@@ -10,6 +10,7 @@ from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.orm import Session, sessionmaker
 
 from implementations.contract.counting import PoolStats, record
+from implementations.contract.roundtrips import Psycopg2RoundTripConnection
 from implementations.contract.settings import Settings
 
 
@@ -19,14 +20,24 @@ class Database:
     and the pool's event counts."""
 
     engine: Engine
+    # A second engine, its connections in autocommit: a read sends its SELECT and nothing
+    # else, no BEGIN before it and no ROLLBACK when the pool takes the connection back. The
+    # API does not use it; the benchmarks measure what the transaction costs a read. (Not
+    # engine.execution_options(isolation_level="AUTOCOMMIT") on the API's engine: on
+    # psycopg2 that costs a SET on every return to the pool, when SQLAlchemy puts the
+    # isolation level back.)
+    read_engine: Engine
     sessionmaker: "sessionmaker[Session]" = field(init=False)
+    autocommit_sessionmaker: "sessionmaker[Session]" = field(init=False)
     pool_stats: PoolStats = field(init=False)
 
     def __post_init__(self) -> None:
         # expire_on_commit=False: a committed object goes back to the client as it is,
         # without a SELECT to reload the attributes a commit would otherwise expire.
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.autocommit_sessionmaker = sessionmaker(self.read_engine, expire_on_commit=False)
         self.pool_stats = watch(self.engine)
+        watch(self.read_engine, self.pool_stats)
 
     @property
     def max_connections(self) -> int:
@@ -35,10 +46,15 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
 def open_database(settings: Settings) -> Database:
-    engine = create_engine(
+    return Database(_engine(settings), _engine(settings, isolation_level="AUTOCOMMIT"))
+
+
+def _engine(settings: Settings, **options: Any) -> Engine:
+    return create_engine(
         settings.url_for("psycopg2"),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
@@ -46,13 +62,15 @@ def open_database(settings: Settings) -> Database:
         pool_recycle=settings.pool_recycle,
         pool_pre_ping=settings.pool_pre_ping,
         echo=settings.echo,
+        # Round trips are counted below SQLAlchemy, in psycopg2's connection and cursors.
+        connect_args={"connection_factory": Psycopg2RoundTripConnection},
+        **options,
     )
-    return Database(engine)
 
 
-def watch(engine: Engine) -> PoolStats:
+def watch(engine: Engine, stats: PoolStats | None = None) -> PoolStats:
     """Count statements (contract/counting.py) and pool events on ``engine``."""
-    stats = PoolStats()
+    stats = stats or PoolStats()
 
     @event.listens_for(engine, "before_cursor_execute")
     def _count(_conn: Any, _cursor: Any, statement: str, params: Any, context: Any, _many: bool):
@@ -82,4 +100,7 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the session closes (its ROLLBACK sent, the connection back in the pool)
+# when the endpoint returns, before the response is sent, so the pool slot is not held while
+# the client reads, and X-Round-Trips can count that ROLLBACK.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

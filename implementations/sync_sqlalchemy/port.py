@@ -23,7 +23,9 @@ GET_USER: Ways = {
     "legacy_query": variants.get_user_legacy_query,
     "entity": crud.get_user,
     "lambda": variants.get_user_lambda,
+    "deferred": variants.get_user_deferred,
     "columns": variants.get_user_columns,
+    "autocommit": crud.get_user,  # on an autocommit Session (see get_user below)
 }
 LIST_USERS: Ways = {
     "entity": crud.list_users,
@@ -85,15 +87,17 @@ class Port(PortBase):
             self._database = None
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
+    def _session(self, autocommit: bool = False) -> Iterator[Session]:
         # As database.get_session: one Session per call, closed (connection returned) after.
-        with self.database.sessionmaker() as session:
+        database = self.database
+        factory = database.autocommit_sessionmaker if autocommit else database.sessionmaker
+        with factory() as session:
             yield session
 
     # --- users ---------------------------------------------------------------------------
 
     def get_user(self, user_id: int, how: str) -> Any:
-        with self._session() as session:
+        with self._session(autocommit=how == "autocommit") as session:
             return way(GET_USER, how)(session, user_id)
 
     def list_users(self, skip: int, limit: int, how: str) -> Any:

@@ -25,7 +25,9 @@ from implementations.tortoise.database import entered, open_database
 # Per operation, its ways (the port's ``how``), naive first; each returns a coroutine.
 GET_USER: Ways = {
     "entity": crud.get_user,
+    "deferred": variants.get_user_deferred,
     "columns": variants.get_user_columns,
+    "no_reset": crud.get_user,  # on the pool without asyncpg's reset query (get_user below)
 }
 LIST_USERS: Ways = {
     "entity": crud.list_users,
@@ -55,6 +57,14 @@ USER_STATS: Ways = {
 }
 
 
+async def _initialised(database: Any) -> TortoiseContext:
+    """A TortoiseContext of its own for ``database``'s config, as RegisterTortoise makes."""
+    context = TortoiseContext()
+    with entered(context):
+        await context.init(config=database.config)
+    return context
+
+
 class Port(PortBase):
     name = "tortoise"
     mode = "async"
@@ -78,6 +88,7 @@ class Port(PortBase):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self._context: TortoiseContext | None = None
+        self._unreset: TortoiseContext | None = None  # for the no_reset way
 
     @property
     def max_connections(self) -> int:
@@ -89,27 +100,30 @@ class Port(PortBase):
         # As RegisterTortoise in the app's lifespan, minus the global fallback; the pool
         # itself opens on the first query, as in the app.
         database = open_database(self.settings)
-        context = TortoiseContext()
-        with entered(context):
-            await context.init(config=database.config)
-        self._database, self._context = database, context
+        self._context = await _initialised(database)
+        unreset = open_database(self.settings, reset=False)
+        unreset.pool_stats = database.pool_stats  # one port, one set of pool figures
+        self._unreset = await _initialised(unreset)
+        self._database = database
 
     async def close(self) -> None:
-        if self._context is not None:
-            with self._tortoise():
-                await self._context.close_connections()
-            self._context = self._database = None
+        for context in (self._context, self._unreset):
+            if context is not None:
+                with entered(context):
+                    await context.close_connections()
+        self._context = self._unreset = self._database = None
 
-    def _tortoise(self) -> AbstractContextManager[None]:
+    def _tortoise(self, reset: bool = True) -> AbstractContextManager[None]:
         # The request middleware's job in the app (app.use_tortoise_context).
-        if self._context is None:
+        context = self._context if reset else self._unreset
+        if context is None:
             raise RuntimeError("the port is not open: call open() first")
-        return entered(self._context)
+        return entered(context)
 
     # --- users ---------------------------------------------------------------------------
 
     async def get_user(self, user_id: int, how: str) -> Any:
-        with self._tortoise():
+        with self._tortoise(reset=how != "no_reset"):
             return await way(GET_USER, how)(user_id)
 
     async def list_users(self, skip: int, limit: int, how: str) -> Any:

@@ -19,9 +19,11 @@ from implementations.contract import errors, schemas
 from implementations.tortoise.crud import BULK_UPDATE_BATCH
 from implementations.tortoise.models import Task, User
 
-# What the API shows of a user (never the password hash): the columns a column-only read
-# asks for, so it returns the same fields as the entity without building one.
-USER_COLUMNS = tuple(schemas.User.model_fields)
+# Every column of a user, as the entity reads them (the password hash too): a column-only
+# read does the same work as the entity, minus building one.
+USER_COLUMNS = tuple(User._meta.db_fields)
+# The entity without its password hash (``.only()``), as the API could read it.
+USER_COLUMNS_BUT_HASH = tuple(c for c in USER_COLUMNS if c != "hashed_password")
 UPDATED_FIELDS = ("completed", "priority", "updated_at")
 TITLE_CLASH = "uq_tasks_user_id_title"
 # PostgreSQL's protocol counts bind parameters in 16 bits: asyncpg refuses more than 32,767
@@ -29,7 +31,16 @@ TITLE_CLASH = "uq_tasks_user_id_title"
 MAX_PARAMETERS = 32_767
 
 
-# --- reads: columns only -----------------------------------------------------------------
+# --- reads: leaner than the entity -----------------------------------------------------
+
+
+async def get_user_deferred(user_id: int) -> User:
+    # .only(): a partial model instance, without the password hash (Tortoise refuses to
+    # save a partial instance, and raises on reading a field it did not load).
+    user = await User.filter(id=user_id).only(*USER_COLUMNS_BUT_HASH).first()
+    if user is None:
+        raise errors.NotFound(errors.USER_NOT_FOUND)
+    return user
 
 
 async def get_user_columns(user_id: int) -> dict[str, Any]:
@@ -154,7 +165,7 @@ async def tasks_page_keyset(limit: int, after_id: int | None) -> Sequence[Task]:
 
 
 async def user_stats_python(user_id: int) -> schemas.UserStats:
-    tasks = await Task.filter(user_id=user_id)
+    tasks = await Task.filter(user_id=user_id).order_by("id")
     # No tasks may mean no user: only then a second statement, to answer 404 like the API.
     if not tasks and not await User.exists(id=user_id):
         raise errors.NotFound(errors.USER_NOT_FOUND)

@@ -237,3 +237,24 @@ def test_users_with_tasks_sends_the_same_statements_for_5_or_50_users(client, db
     fifty = _users_with_tasks(client, 50)
     assert five == fifty
     assert fifty <= 2
+
+
+# X-Round-Trips of a warm get by id: every exchange the request paid for (the engine's
+# tests/engine/test_round_trips.py pins the same per way of reading, and checks PostgreSQL).
+GET_ROUND_TRIPS = {
+    "sync_sqlalchemy": 3,  # BEGIN, SELECT, the ROLLBACK of the pool's reset on return
+    "async_sqlalchemy": 3,
+    "tortoise": 2,  # the SELECT, asyncpg's reset query on release
+    "raw_psycopg2": 1,  # autocommit: the SELECT alone
+    "raw_asyncpg": 2,
+}
+
+
+def test_round_trips_of_a_get_by_id(client: TestClient, implementation: str) -> None:
+    _dataset(client)
+    # Warm every pooled connection's statement cache first: a prepare is a round trip too.
+    for _ in range(12):
+        client.get("/users/1")
+    response = client.get("/users/1")
+    assert statements(response) == 1
+    assert int(response.headers["x-round-trips"]) == GET_ROUND_TRIPS[implementation]

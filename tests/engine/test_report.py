@@ -26,6 +26,7 @@ from benchmarks.report import (
     write_report,
 )
 from implementations import IMPLEMENTATIONS
+from tests.engine.test_round_trips import PINNED
 
 FLOORS = {"psycopg2": "raw_psycopg2", "asyncpg": "raw_asyncpg"}
 # Which variant each implementation offers: read from the real ports, so this test follows
@@ -59,6 +60,8 @@ CHOSEN = {
     ("crud", "get_entity", "sync_sqlalchemy", None): (0.0003, 1),
     ("crud", "get_columns", "sync_sqlalchemy", None): (0.00022, 1),
     ("crud", "get_by_sql", "raw_psycopg2", None): (0.0002, 1),
+    ("crud", "get_in_transaction", "raw_psycopg2", None): (0.00025, 1),
+    ("crud", "get_autocommit", "sync_sqlalchemy", None): (0.00024, 1),
 }
 
 
@@ -120,6 +123,10 @@ def row(
         "rows_per_op": 1,
         "floor_ratio": None,
         "samples_s": [median] * 3,
+        "cpu_median_s": median * 0.6,
+        "round_trips_per_op": PINNED.get((implementation, variant.how), statements)
+        if variant.operation == "get_user"
+        else statements,
     }
 
 
@@ -266,13 +273,18 @@ def test_headline_figures_are_computed_from_the_rows(full: Any) -> None:
         headline
     )
     assert "`raw_psycopg2`: the lazy loop is 2.00\u00d7 faster than its best eager way" in headline
-    # Get by id: the entity at 1.5 times the floor, selected columns at 1.1 times.
-    assert (
-        "the ORM entity is 1.50\u00d7 its floor `raw_psycopg2` (300 \u00b5s vs 200 \u00b5s)"
-        in headline
-    )
-    assert "selected columns, no entity\u201d, 1.10\u00d7 (220 \u00b5s)" in headline
-    assert "`tortoise`:" in headline
+    # Get by id, against both floors: the entity (3 round trips) at 1.5 times the autocommit
+    # floor and 1.2 times the floor in BEGIN ... ROLLBACK; in autocommit (1 round trip) the
+    # entity is 1.2 times the floor that pays the same. CPU is 60% of each median here.
+    entity = table_row(headline, "`sync_sqlalchemy`", "get by id: ORM entity")
+    assert entity[2:7] == ["3", "300 \u00b5s", "180 \u00b5s", "120 \u00b5s", "1.50\u00d7"]
+    assert entity[7].startswith("1.20\u00d7 (\u201cget by id: hand-written SQL inside BEGIN")
+    autocommit = table_row(headline, "`sync_sqlalchemy`", "get by id: ORM entity on an autocommit")
+    assert autocommit[2] == "1"
+    assert autocommit[6] == "1.20\u00d7"
+    assert autocommit[7].startswith("1.20\u00d7 (\u201cget by id: hand-written SQL (floor)")
+    assert table_row(headline, "`tortoise`", "get by id: ORM entity")[2] == "2"
+    assert table_row(headline, "`raw_asyncpg` (floor)", "get by id: hand-written SQL (floor)")
     # Sync vs async: async is 1.25 times slower everywhere but one row.
     pairs = sum(r["implementation"] == "async_sqlalchemy" for r in document()["results"])
     assert f"faster than `sync_sqlalchemy` on 1 of {pairs} rows and slower on {pairs - 1}" in (
@@ -282,6 +294,19 @@ def test_headline_figures_are_computed_from_the_rows(full: Any) -> None:
     assert "not throughput under concurrency" in headline
     assert "Cannot be computed" not in headline
     assert "10.0\u00d7 slower" in html
+
+
+def table_row(markdown: str, first: str, label: str) -> list[str]:
+    """The cells of the Markdown table row whose first two cells are ``first`` and one that
+    is ``label`` or, failing that, starts with it."""
+    found = []
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) > 2 and cells[0] == first and cells[1].startswith(label):
+            found.append(cells)
+    exact = [cells for cells in found if cells[1] == label]
+    assert exact or found, f"no table row {first} / {label}"
+    return (exact or found)[0]
 
 
 def test_every_scenario_has_a_section_with_its_docstring_tables_and_reasons(full: Any) -> None:

@@ -127,3 +127,34 @@ def test_every_row_has_a_floor_ratio_and_the_floor_is_one(
         if (row["variant"], row["implementation"]) == (floor["variant"], floor["implementation"]):
             assert row["floor_ratio"] == 1.0
         assert row["floor"]["implementation"] == FLOORS[row["mode"]]
+
+
+READS = ("get_user", "list_users", "users_with_tasks", "tasks_page", "user_stats")
+
+
+def test_rows_carry_round_trips_and_cpu_time(run: tuple[list[dict], list[dict]]) -> None:
+    rows, _ = run
+    for row in rows:
+        assert row["round_trips_per_op"] >= 1, row  # every call talks to the server
+        assert row["cpu_median_s"] > 0, row
+        assert len(row["cpu_round_medians_s"]) == len(row["round_medians_s"])
+
+
+def test_every_way_of_a_read_returns_the_same_columns(run: tuple[list[dict], list[dict]]) -> None:
+    """Equal work: the ways of one read return rows of the same width (an ORM entity, a row,
+    a dict), unless the variant says what it does differently, which the report prints."""
+    rows, _ = run
+    widths: dict[tuple[str, str, str], set[tuple[int, ...]]] = {}
+    differing = 0
+    for row in rows:
+        if row["operation"] not in READS:
+            continue
+        if row.get("differs"):
+            differing += 1
+            continue
+        key = (row["scenario"], row["operation"], repr(row["params"]))
+        widths.setdefault(key, set()).add(tuple(row["columns_per_row"]))
+    assert widths
+    for key, found in widths.items():
+        assert len(found) == 1, f"{key}: the ways read {sorted(found)} columns"
+    assert differing > 0  # the deferred password hash says so
