@@ -29,6 +29,14 @@ and always relative to what was measured in the same run:
    when that grew by more than ``factor`` on CPU time, or by more than ``wall_factor`` on
    wall time, over the baseline's; otherwise it is listed as noise.
 
+Both steps allow for the machine's state: when the machine is busier than it was for the
+baseline, the rows of a scenario do not all move alike (a call that waits on many round
+trips suffers more from a crowded scheduler than one that computes), and every row of a
+group can read 20-40% higher for a while. So each change is divided by the *drift* of its
+group (scenario and params): the median change of the group's other rows, when that is
+above one. A regression of one implementation, or of one way, stands out of its group; a
+busy machine moves the group.
+
 CPU time is the steadier clock for what an ORM does (its work is the client's CPU), and is
 the one ``factor`` guards; wall time also catches time spent waiting (a worse plan, a new
 sleep), with a wider margin because waiting is what this machine's scheduling moves most.
@@ -63,6 +71,7 @@ class Suspect:
     base: dict[str, float]  # clock -> what the baseline holds it to
     screened: dict[str, float]  # clock -> this run's relative time
     confirmed: dict[str, float] = field(default_factory=dict)  # clock -> median of the reruns
+    drift: dict[str, float] = field(default_factory=dict)  # clock -> its group's drift
 
     @property
     def key(self) -> Key:
@@ -78,6 +87,7 @@ class Outcome:
     suspects: list[Suspect] = field(default_factory=list)
     compared: int = 0
     timing_compared: int = 0
+    base: "Relative | None" = None  # the baseline, as compare() read it
 
     @property
     def passed(self) -> bool:
@@ -117,6 +127,37 @@ class Relative:
         return found
 
 
+def group_of(key: Key) -> tuple[str, str]:
+    scenario, _, _, params = key
+    return scenario, params
+
+
+def drifts(
+    base: "Relative", now: dict[Key, dict[str, float]]
+) -> dict[tuple[str, str], dict[str, list[tuple[Key, float]]]]:
+    """Per group and clock, each row's change: its relative time ``now`` over the median of
+    the baseline's runs (what the group's drift is the median of)."""
+    changes: dict[tuple[str, str], dict[str, list[tuple[Key, float]]]] = {}
+    for key, relative in now.items():
+        row = base.rows.get(key)
+        if row is None:
+            continue
+        runs = row.get(BASELINE_RATIOS) or {}
+        own = base.get(key)
+        for clock, value in relative.items():
+            typical = statistics.median(runs[clock]) if runs.get(clock) else own.get(clock)
+            if typical:
+                group = changes.setdefault(group_of(key), {}).setdefault(clock, [])
+                group.append((key, value / typical))
+    return changes
+
+
+def drift_of(changes: dict, key: Key, clock: str) -> float:
+    """The median change of the other rows of ``key``'s group, never below one."""
+    others = [c for k, c in changes.get(group_of(key), {}).get(clock, []) if k != key]
+    return max(statistics.median(others), 1.0) if others else 1.0
+
+
 def held_to(row: Row, relative: dict[str, float]) -> dict[str, float]:
     """What a baseline row is held to: the highest relative time of its identical runs, or
     its own when the baseline has one run."""
@@ -145,7 +186,9 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], screen: float) ->
         outcome.missing.append(f"{name(old_rows.rows[key])}: in the baseline, not in this run")
     for key in sorted(new_rows.rows.keys() - old_rows.rows.keys()):
         outcome.missing.append(f"{name(new_rows.rows[key])}: new in this run, not in the baseline")
-    for key in sorted(old_rows.rows.keys() & new_rows.rows.keys()):
+    shared_keys = sorted(old_rows.rows.keys() & new_rows.rows.keys())
+    changes = drifts(old_rows, {key: new_rows.get(key) for key in shared_keys})
+    for key in shared_keys:
         old, new = old_rows.rows[key], new_rows.rows[key]
         outcome.compared += 1
         _compare_counts(outcome, old, new)
@@ -154,8 +197,10 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], screen: float) ->
         if not shared:
             continue
         outcome.timing_compared += 1
-        if any(now[clock] / base[clock] > screen for clock in shared):
+        drift = {clock: drift_of(changes, key, clock) for clock in shared}
+        if any(now[clock] / base[clock] / drift[clock] > screen for clock in shared):
             outcome.suspects.append(Suspect(new, base, now))
+    outcome.base = old_rows
     return outcome
 
 
@@ -205,21 +250,21 @@ def confirm(
     of rows of the scenarios ``to_rerun`` named, run again)."""
     relatives = [Relative(rows) for rows in reruns]
     limits = {"cpu": factor, "wall": wall_factor}
+    confirmed = _medians(relatives)
+    changes = drifts(outcome.base, confirmed) if outcome.base else {}
     for suspect in outcome.suspects:
-        found: dict[str, list[float]] = {}
-        for relative in relatives:
-            for clock, value in relative.get(suspect.key).items():
-                found.setdefault(clock, []).append(value)
-        if not found:
+        if not confirmed.get(suspect.key):
             outcome.failures.append(
                 f"{name(suspect.row)}: looked slower and could not be measured again."
             )
             continue
-        suspect.confirmed = {clock: statistics.median(values) for clock, values in found.items()}
+        suspect.confirmed = confirmed[suspect.key]
+        suspect.drift = {c: drift_of(changes, suspect.key, c) for c in suspect.confirmed}
         over = [
             clock
             for clock, value in suspect.confirmed.items()
-            if clock in suspect.base and value / suspect.base[clock] > limits[clock]
+            if clock in suspect.base
+            and value / suspect.base[clock] / suspect.drift[clock] > limits[clock]
         ]
         figures = _figures(suspect)
         if over:
@@ -233,6 +278,19 @@ def confirm(
             outcome.noise.append(f"{name(suspect.row)}: {figures}: not confirmed, noise.")
 
 
+def _medians(relatives: list[Relative]) -> dict[Key, dict[str, float]]:
+    """Every row's relative time per clock, the median over the reruns it appears in."""
+    found: dict[Key, dict[str, list[float]]] = {}
+    for relative in relatives:
+        for key in relative.rows:
+            for clock, value in relative.get(key).items():
+                found.setdefault(key, {}).setdefault(clock, []).append(value)
+    return {
+        key: {clock: statistics.median(values) for clock, values in clocks.items()}
+        for key, clocks in found.items()
+    }
+
+
 def _figures(suspect: Suspect) -> str:
     parts = []
     for clock in CLOCKS:
@@ -243,7 +301,11 @@ def _figures(suspect: Suspect) -> str:
         if (screened := suspect.screened.get(clock)) is not None:
             text += f" → {screened:.3g} in the run"
         if (confirmed := suspect.confirmed.get(clock)) is not None:
-            text += f" → {confirmed:.3g} run again ({confirmed / base:.2f}x)"
+            drift = suspect.drift.get(clock, 1.0)
+            text += f" → {confirmed:.3g} run again ({confirmed / base:.2f}x"
+            if drift > 1.0:
+                text += f"; {confirmed / base / drift:.2f}x past its group's drift of {drift:.2f}x"
+            text += ")"
         parts.append(text)
     return "relative time " + "; ".join(parts)
 

@@ -1,5 +1,6 @@
 """``ormbench check`` and ``ormbench baseline update``: the regression gate of CI."""
 
+import json
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,6 +65,9 @@ def check(
     if outcome.suspects:
         console.print(f"{len(outcome.suspects)} rows look slower: running their scenarios again")
         reruns = rerun(checking.to_rerun(outcome.suspects), current, confirm_runs, db)
+        for number, rows in enumerate(reruns, start=1):  # kept, to see why a row was judged
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / f"rerun-{number}.json").write_text(json.dumps(rows, indent=1))
         checking.confirm(outcome, reruns, factor, wall_factor)
     text = checking.render(outcome, str(baseline), screen, factor, wall_factor, confirm_runs)
     print(text)

@@ -58,6 +58,8 @@ def chart(run: Run, scenario: str, params: dict[str, Any], path: Path) -> None:
     style_axis(axes, log, max(p95s), min(medians))
     for position, row, p95 in zip(positions, rows, p95s, strict=True):
         note = f" {duration(row['median_s'])}, {count(row['queries_per_op'])} stmt"
+        if "round_trips_per_op" in row:
+            note += f", {count(row['round_trips_per_op'])} round trips"
         axes.text(p95, position, note, va="center", fontsize=8)
     axes.set_yticks(ticks, labels, fontsize=9)
     axes.invert_yaxis()

@@ -24,6 +24,8 @@ GET_FLOOR = "get_by_sql"  # crud's floor for get by id
 # The ORM ways the get-by-id finding lists: the entity as the API reads it, and the ways that
 # take a round trip or a column off it.
 HEADLINE_GETS = ("get_entity", "get_autocommit", "get_no_reset", "get_deferred", "get_columns")
+# The floor's ways of reading that differ from the autocommit floor in round trips only.
+EQUAL_ROUND_TRIP_FLOORS = (GET_FLOOR, "get_in_transaction", "get_no_reset")
 GET_HEADERS = [
     "implementation",
     "way",
@@ -165,11 +167,16 @@ def get_overhead(run: Run) -> list[Block]:
 
 
 def equal_round_trips(row: Row, floor_rows: list[Row]) -> Row | None:
-    """The floor's get whose round trips per call equal ``row``'s, its fastest if several."""
+    """The floor's plain-SQL get whose round trips per call equal ``row``'s (the autocommit
+    floor first; a prepared statement is other work, never the match)."""
     if "round_trips_per_op" not in row:
         return None
-    same = [r for r in floor_rows if r.get("round_trips_per_op") == row["round_trips_per_op"]]
-    return fastest(same)
+    for variant in EQUAL_ROUND_TRIP_FLOORS:
+        for floor in floor_rows:
+            same = floor.get("round_trips_per_op") == row["round_trips_per_op"]
+            if floor["variant"] == variant and same:
+                return floor
+    return None
 
 
 def waiting(row: Row) -> str:
