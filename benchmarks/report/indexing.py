@@ -136,12 +136,20 @@ def plan_differences(run: Run, scenario: str, rows: list[Row]) -> Bullets | None
             access: "/".join(sorted({plans[name]["kind"] for name in names}))
             for access, names in ways.items()
         }
-        why = (
-            "one plan is generic (asyncpg's prepared statement, planned once for any values), "
-            "the other custom (planned for these values)"
-            if len(set(kinds.values())) > 1
-            else "the SQL differs"
-        )
+        partial = [i["name"] for i in _set_of(rows).get("indexes", []) if " WHERE " in i["ddl"]]
+        if len({any(name in access for name in partial) for access in ways}) > 1:
+            why = (
+                "a partial index serves only a plan that sees its predicate's value: a custom "
+                "plan, or SQL with the value written in (SQLAlchemy writes completed = false); "
+                "a generic plan over a parameter cannot use it"
+            )
+        elif len(set(kinds.values())) > 1:
+            why = (
+                "one plan is generic (asyncpg's prepared statement, planned once for any "
+                "values), the other custom (planned for these values)"
+            )
+        else:
+            why = "the SQL differs"
         parts = [
             f"{', '.join(names)}: {access} ({kinds[access]})" for access, names in ways.items()
         ]
