@@ -4,9 +4,8 @@ Everything after a run — the report, the regression check — reads this one f
 (docs/results-format.md). It grows by additions, never changes: ``label``, ``operation``,
 ``how``, ``mode``, ``driver``, ``calls``, ``floor`` (which row the ratio divides by), pool
 and memory figures, ``plans`` and ``setup`` (the indexing scenario's), ``round_medians_s``
-(one median per round: the unit the regression
-check tests), and the ``not_applicable`` list that says why a variant has no row for an
-implementation were all added that way.
+(one median per round: the unit the regression check tests), and the ``not_applicable`` list
+that says why a variant has no row for an implementation were all added that way.
 """
 
 import json
