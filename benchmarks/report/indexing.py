@@ -137,7 +137,12 @@ def plan_differences(run: Run, scenario: str, rows: list[Row]) -> Bullets | None
             for access, names in ways.items()
         }
         partial = [i["name"] for i in _set_of(rows).get("indexes", []) if " WHERE " in i["ddl"]]
-        if len({any(name in access for name in partial) for access in ways}) > 1:
+        if len({"Parallel" in access for access in ways}) > 1:
+            why = (
+                "the SQL differs, and only one got parallel workers: a subquery run once per "
+                "row of its outer query (the floors' LATERAL page of one user) gets none"
+            )
+        elif len({any(name in access for name in partial) for access in ways}) > 1:
             why = (
                 "a partial index serves only a plan that sees its predicate's value: a custom "
                 "plan, or SQL with the value written in (SQLAlchemy writes completed = false); "
@@ -225,18 +230,37 @@ def headline(
     for better in ("covering", "partial"):
         if better not in names or BASELINE_SET not in names:
             continue
-        gains = []
-        for variant in run.variant_order(scenario):
-            base, new = medians.get((BASELINE_SET, variant)), medians.get((better, variant))
-            if base and new:
-                gains.append(
-                    f"{run.label(scenario, variant)} {compared(new['median_s'], base['median_s'])}"
-                )
+        gains = [
+            gain(run, scenario, base, new)
+            for variant in run.variant_order(scenario)
+            if (base := medians.get((BASELINE_SET, variant)))
+            and (new := medians.get((better, variant)))
+        ]
         if gains:
             items.append(
                 f"{better} against the migrations' set, on `{SHOWN}`: " + "; ".join(gains) + "."
             )
+    if len(items) > 1:
+        items.append(
+            "The sets run one after another, so their times also carry the machine's drift "
+            "between them; the buffers a plan read do not, and a query whose plan did not "
+            "change between two sets shows how large that drift was."
+        )
     return items
+
+
+def gain(run: Run, scenario: str, base: Row, new: Row) -> str:
+    """One query under the migrations' set and a better one: time, and buffers read."""
+    text = f"{run.label(scenario, new['variant'])} {compared(new['median_s'], base['median_s'])}"
+    before, after = plan_of(base), plan_of(new)
+    if before is None or after is None:
+        return text
+    if before["access"] == after["access"]:
+        return text + " (the same plan)"
+    buffers = (
+        f"{count(before['hit'] + before['read'])} \u2192 {count(after['hit'] + after['read'])}"
+    )
+    return text + f" (buffers {buffers})"
 
 
 def draw(
