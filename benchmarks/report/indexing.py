@@ -290,7 +290,9 @@ def draw(
         )
     if not values:
         return
-    style_axis(axes, max(values) / min(values) > 30, max(values), min(values))
+    log = max(values) / min(values) > 30
+    style_axis(axes, log, max(values), min(values))
+    axes.set_xlabel("median time per call" + (" (log scale)" if log else ""), fontsize=9)
     axes.set_yticks(
         [i + width * (len(names) - 1) / 2 for i in range(len(queries))],
         [run.label(scenario, q) for q in queries],

@@ -209,9 +209,15 @@ def test_a_delete_that_deleted_nothing_is_refused(own: Runner) -> None:
 
 
 @pytest.fixture(scope="module")
-def run(database_url: str) -> list[dict[str, Any]]:
+def shared(database_url: str) -> Iterator[Runner]:
+    """A runner on the test session's database, as `ormbench bench` has one on the run's."""
     with Runner(database_url, list(IMPLEMENTATIONS), "quick", timing=ONE_ROUND) as runner:
-        return runner.run(["indexing"])
+        yield runner
+
+
+@pytest.fixture(scope="module")
+def run(shared: Runner) -> list[dict[str, Any]]:
+    return shared.run(["indexing"])
 
 
 def test_the_run_has_a_row_per_query_set_and_implementation(run: list[dict]) -> None:
@@ -239,3 +245,13 @@ def test_the_write_cost_rows_exist(run: list[dict]) -> None:
             assert all(i["bytes"] > 0 for i in setup["indexes"])
             assert setup["tasks_bytes"] > 0
             assert setup["seed_s"] > 0
+
+
+def test_the_regression_check_reruns_it_in_a_database_of_its_own(shared: Runner) -> None:
+    params = indexing.PARAMS["quick"][0]
+    rows = shared.rerun("indexing", params)
+    assert {r["params"]["index_set"] for r in rows} == {params["index_set"]}
+    assert all(r["floor_ratio"] is not None for r in rows)
+    # The shared database kept the migrations' indexes all along.
+    indexes = shared.db.value("SELECT count(*) FROM pg_indexes WHERE tablename = 'tasks'")
+    assert indexes == 1 + len(index_sets.SETS["migrations"].indexes)
