@@ -34,8 +34,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks.database import Server, create_database, create_schema, drop_database
-from benchmarks.database import new_database_name as _new_name
+from benchmarks.database import (
+    Server,
+    create_database,
+    create_schema,
+    drop_database,
+    new_database_name,
+)
 from scenarios import index_sets
 from scenarios.seed import Database
 
@@ -97,7 +102,7 @@ TORTOISE_ORM = {
 
 @contextmanager
 def _database(server: Server, *, migrated: bool) -> Iterator[str]:
-    name = _new_name()
+    name = new_database_name()
     url = create_database(server, name)
     try:
         if migrated:

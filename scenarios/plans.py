@@ -173,12 +173,13 @@ def _indexes(node: dict[str, Any]) -> list[str]:
 
 
 def describe_node(node: dict[str, Any]) -> str:
+    """A scan as EXPLAIN's text format names it: "Index Scan Backward using ix_..."."""
     kind = node["Node Type"]
     if node.get("Parallel Aware"):
         kind = f"Parallel {kind}"
     if node.get("Scan Direction") == "Backward":
         kind += " Backward"
-    indexes = _indexes(node) if kind.endswith(("Scan", "Backward")) else []
+    indexes = _indexes(node)
     if node["Node Type"] == "Bitmap Heap Scan":
         return f"{kind} via {' + '.join(indexes)}"
     return f"{kind} using {indexes[0]}" if indexes else kind
