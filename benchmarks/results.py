@@ -3,9 +3,9 @@
 Everything after a run — the report, the regression check — reads this one format
 (docs/results-format.md). It grows by additions, never changes: ``label``, ``operation``,
 ``how``, ``mode``, ``driver``, ``calls``, ``floor`` (which row the ratio divides by), pool
-and memory figures, ``round_medians_s`` (one median per round: the unit the regression
-check tests), and the ``not_applicable`` list that says why a variant has no row for an
-implementation were all added that way.
+and memory figures, ``plans`` and ``setup`` (the indexing scenario's), ``round_medians_s``
+(one median per round: the unit the regression check tests), and the ``not_applicable`` list
+that says why a variant has no row for an implementation were all added that way.
 """
 
 import json
@@ -70,6 +70,21 @@ ROW_SCHEMA: dict[str, Any] = {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "number"}},
         },
+        # A scenario's explain(): one entry per statement the call sent (scenarios/plans.py).
+        "plans": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["sql", "plan"],
+                "properties": {
+                    "sql": {"type": "string"},
+                    "plan_kind": {"enum": ["custom", "generic"]},
+                    "plan": {"type": ["object", "null"]},
+                    "summary": {"type": "object"},
+                },
+            },
+        },
+        "setup": {"type": "object"},  # a scenario's describe_setup(): what setup built
     },
 }
 

@@ -12,6 +12,13 @@ round is verified: a fast wrong answer fails the run.
 
 Sync ports are called directly; async ports run on one long-lived event loop
 (``asyncio.Runner``), the whole round inside it — never ``asyncio.run`` per call.
+
+Two things a scenario module may ask for: ``OWN_DATABASE = True`` runs it in a fresh database
+of its own on the same server, with ports of its own (its setup may change the schema, as
+the indexing scenario's does, and no other scenario sees it); and ``explain(db, variant,
+driver, sent, op, data)`` is handed, once per pair before the warm-up, the statements one
+untimed call sent (``counting(capture=True)``), and returns their plans for the row's
+``plans``. ``describe_setup(data)`` adds what setup built and measured as the rows' ``setup``.
 """
 
 import asyncio
@@ -25,9 +32,10 @@ from typing import Any
 
 import scenarios
 from benchmarks import metrics
+from benchmarks.database import Server, fresh_database
 from benchmarks.timing import TIMINGS, Timing, slowdowns, timed_async, timed_sync
 from implementations import IMPLEMENTATIONS, create_port
-from implementations.contract.counting import settle
+from implementations.contract.counting import counting, settle
 from implementations.contract.settings import Settings
 from scenarios import Op, Variant, shapes
 from scenarios.port import WHY_NOT
@@ -76,6 +84,8 @@ class Pair:
     connects: int = 0
     peak_memory: int | None = None
     work: tuple[str, list[int]] = ("nothing", [])  # what a call returned (shapes.describe)
+    plans: list[dict[str, Any]] | None = None  # the scenario's explain() of one call
+    setup: dict[str, Any] | None = None  # the scenario's describe_setup()
 
     @property
     def rounds_left(self) -> int:
@@ -103,13 +113,15 @@ class Runner:
         profile: str,
         progress: Progress | None = None,
         timing: Timing | None = None,
+        own_database: bool = False,
     ) -> None:
         self.settings = benchmark_settings(database_url)
+        self.own_database = own_database  # made for the scenarios run here: they may alter it
         self.implementations = with_floors(implementations)
         self.timing = timing or TIMINGS[profile]
         self.profile = profile
         self.progress = progress or (lambda *_: None)
-        self.db = Database(database_url)
+        self.db = Database(database_url, own=own_database)
         self.loop = asyncio.Runner()
         self.ports: dict[str, Any] = {}
         self.not_applicable: list[dict[str, str]] = []
@@ -154,10 +166,30 @@ class Runner:
         rows: list[dict[str, Any]] = []
         for name in scenario_names:
             module = scenarios.load(name)
+            if self._needs_own_database(module):
+                rows.extend(self._in_own_database(lambda own, name=name: own.run([name])))
+                continue
             self._record_not_applicable(name, module)
             for params in module.PARAMS[self.profile]:
                 rows.extend(self._run_params(name, module, params))
         add_floor_ratios(rows, {name: scenarios.load(name).FLOOR for name in scenario_names})
+        return rows
+
+    def _needs_own_database(self, module: ModuleType) -> bool:
+        return getattr(module, "OWN_DATABASE", False) and not self.own_database
+
+    def _in_own_database(self, work: Callable[["Runner"], list[dict]]) -> list[dict[str, Any]]:
+        """``work`` done by a runner on a fresh database of its own on this run's server
+        (made by the same migrations, dropped afterwards), with ports opened on it."""
+        server = Server(self.settings.url_for("libpq"), "external")  # CREATE DATABASE from here
+        with (
+            fresh_database(server) as url,
+            Runner(
+                url, self.implementations, self.profile, self.progress, self.timing, True
+            ) as own,
+        ):
+            rows = work(own)
+            self.not_applicable.extend(own.not_applicable)
         return rows
 
     def _record_not_applicable(self, name: str, module: ModuleType) -> None:
@@ -185,6 +217,8 @@ class Runner:
         nothing interleaved, Python code stays warm in the CPU's caches and an ORM's ratio
         reads 10-20% lower than it does in a run."""
         module = scenarios.load(scenario)
+        if self._needs_own_database(module):
+            return self._in_own_database(lambda own: own.rerun(scenario, params))
         rows = self._run_params(scenario, module, params)
         add_floor_ratios(rows, {scenario: module.FLOOR})
         return rows
@@ -199,6 +233,12 @@ class Runner:
         self.db.reset()
         data = module.setup(self.db, params)
         description = f"{name} {params}"
+        facts = module.describe_setup(data) if hasattr(module, "describe_setup") else None
+        for done, pair in enumerate(pairs):
+            pair.setup = facts
+            if hasattr(module, "explain"):  # before the warm-up: the database as seeded
+                self.progress(f"{description}: explaining", done, len(pairs))
+                pair.plans = self._explain(module, params, data, pair)
         for done, pair in enumerate(pairs):
             self.progress(f"{description}: warming up", done, len(pairs))
             self._warm_up(module, params, data, pair)
@@ -215,6 +255,39 @@ class Runner:
                     done += 1
                     self.progress(description, done, total)
         return [self._row(name, params, pair) for pair in pairs]
+
+    def _explain(self, module: ModuleType, params: dict, data: dict, pair: Pair) -> list[dict]:
+        """One untimed call whose statements are captured, then explained by the scenario."""
+        ops = module.ops(self.db, data, params, 1)
+        plans = module.explain(
+            self.db,
+            pair.variant.name,
+            pair.port.driver,
+            self.sent(pair.implementation, pair.variant, ops[0]),
+            ops[0],
+            data,
+        )
+        if hasattr(module, "after"):
+            module.after(self.db, data, ops)
+        return plans
+
+    def sent(self, implementation: str, variant: Variant, op: Op) -> list[Any]:
+        """One call outside the timed loop; the statements it sent, as its driver's hook saw
+        them (``counting.Sent``). An async call is counted inside the event loop, which runs
+        its tasks in a context of its own."""
+        port = self.ports[implementation]
+        if port.mode == "sync":
+            with counting(capture=True) as counter:
+                variant.call(port, op)
+            return counter.sent or []
+
+        async def call() -> list[Any]:
+            with counting(capture=True) as counter:
+                await variant.call(port, op)
+                await settle()
+            return counter.sent or []
+
+        return self.loop.run(call())
 
     def _warm_up(self, module: ModuleType, params: dict, data: dict, pair: Pair) -> None:
         # The first call is measured as if it were a round; a call of a second or more is
@@ -315,6 +388,10 @@ class Runner:
             row["peak_memory_bytes"] = pair.peak_memory
         if pair.variant.differs:
             row["differs"] = pair.variant.differs
+        if pair.plans is not None:
+            row["plans"] = pair.plans
+        if pair.setup is not None:
+            row["setup"] = pair.setup
         return row
 
 
@@ -325,13 +402,16 @@ def _per_op(statements: list[int]) -> float:
 
 
 def add_floor_ratios(rows: list[dict[str, Any]], floors: dict[str, dict[str, str]]) -> None:
-    """floor_ratio = median / the floor's median, same scenario and params, same run."""
+    """floor_ratio = median / the floor's median, same scenario and params, same run. A
+    scenario's FLOOR names the floor variant per operation, or per variant where its
+    variants are different queries of one operation (each divided by itself on the floor)."""
     medians = {
         (r["scenario"], r["variant"], r["implementation"], repr(r["params"])): r["median_s"]
         for r in rows
     }
     for row in rows:
-        floor_variant = floors[row["scenario"]].get(row["operation"])
+        own = floors[row["scenario"]]
+        floor_variant = own.get(row["variant"], own.get(row["operation"]))
         floor = {"variant": floor_variant, "implementation": FLOORS[row["mode"]]}
         key = (row["scenario"], floor_variant, floor["implementation"], repr(row["params"]))
         if floor_variant is not None and key in medians:

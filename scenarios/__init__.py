@@ -27,6 +27,7 @@ SCENARIOS = (
     "filter_sort",
     "aggregation",
     "transactions",
+    "indexing",
 )
 PROFILES = ("quick", "standard", "full")
 

@@ -30,6 +30,9 @@ class Database:
     """The harness's own connection to the run's database (autocommit)."""
 
     url: str
+    # True for a database made for the scenario that runs in it (``OWN_DATABASE``): only
+    # there may a scenario change the schema (scenarios/index_sets.py checks).
+    own: bool = False
     connection: Any = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,9 +74,13 @@ class Database:
         self.connection.close()
 
 
-def users_and_tasks(db: Database, users: int, tasks_per_user: int) -> dict[str, int]:
-    """``users`` users (ids 1..users) with ``tasks_per_user`` tasks each (ids in user order)."""
-    rng = random.Random(SEED)
+def users_and_tasks(
+    db: Database, users: int, tasks_per_user: int, *, interleaved: bool = False
+) -> dict[str, int]:
+    """``users`` users (ids 1..users) with ``tasks_per_user`` tasks each: task ids in user
+    order, or with ``interleaved`` in the order a live service writes them (every user's
+    first task, then every user's second, ...), which spreads one user's tasks over the
+    table. The rows' values are the same either way; only their ids and places differ."""
     db.copy(
         "users",
         ("email", "username", "hashed_password", "created_at"),
@@ -82,11 +89,26 @@ def users_and_tasks(db: Database, users: int, tasks_per_user: int) -> dict[str, 
             for i in range(1, users + 1)
         ],
     )
-    task_rows = []
+    rows = task_rows(users, tasks_per_user)
+    if interleaved:
+        rows = [rows[u * tasks_per_user + j] for j in range(tasks_per_user) for u in range(users)]
+    db.copy(
+        "tasks",
+        ("user_id", "title", "description", "priority", "completed", "created_at"),
+        rows,
+    )
+    db.execute("ANALYZE users; ANALYZE tasks")
+    return {"users": users, "tasks": users * tasks_per_user}
+
+
+def task_rows(users: int, tasks_per_user: int) -> list[tuple[Any, ...]]:
+    """The seeded tasks' columns, user by user (users_and_tasks' COPY order)."""
+    rng = random.Random(SEED)
+    rows = []
     for user_id in range(1, users + 1):
         for j in range(1, tasks_per_user + 1):
             description = None if j % 3 == 0 else f"Task {j} of user {user_id}"
-            task_rows.append(
+            rows.append(
                 (
                     user_id,
                     f"task {j:05d}",
@@ -96,13 +118,7 @@ def users_and_tasks(db: Database, users: int, tasks_per_user: int) -> dict[str, 
                     EPOCH + timedelta(minutes=user_id, seconds=j),
                 )
             )
-    db.copy(
-        "tasks",
-        ("user_id", "title", "description", "priority", "completed", "created_at"),
-        task_rows,
-    )
-    db.execute("ANALYZE users; ANALYZE tasks")
-    return {"users": users, "tasks": users * tasks_per_user}
+    return rows
 
 
 def new_users(db: Database, prefix: str, count: int) -> list[int]:

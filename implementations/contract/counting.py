@@ -42,22 +42,40 @@ def is_counted(sql: str) -> bool:
     return command_of(sql) in COUNTED_COMMANDS
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One counted statement as the driver hook saw it: its text and parameters in the
+    driver's own style (psycopg2's ``%(name)s`` and a dict, asyncpg's ``$1`` and a tuple;
+    for an ``executemany``, the list of parameter sets)."""
+
+    sql: str
+    params: Any
+    executions: int
+
+
 @dataclass
 class StatementCounter:
     statements: int = 0
     # Every exchange with the server, transaction control, pings and pool resets included:
     # fed by the driver-level connection classes of ``roundtrips.py``.
     round_trips: int = 0
+    # With ``counting(capture=True)``: every counted statement, in order (the indexing
+    # scenario EXPLAINs exactly what an implementation sent). None, the default, keeps
+    # nothing, so counting costs what it did.
+    sent: list[Sent] | None = None
 
 
 _active: ContextVar[StatementCounter | None] = ContextVar("ormbench_statements", default=None)
 
 
-def record(sql: str, executions: int = 1) -> None:
-    """Count ``sql`` (run ``executions`` times) against the active counter, if any."""
+def record(sql: str, executions: int = 1, params: Any = None) -> None:
+    """Count ``sql`` (run ``executions`` times) against the active counter, if any, and keep
+    it with its ``params`` when that counter captures."""
     counter = _active.get()
     if counter is not None and is_counted(sql):
         counter.statements += executions
+        if counter.sent is not None:
+            counter.sent.append(Sent(sql, params, executions))
 
 
 def record_round_trips(exchanges: int = 1) -> None:
@@ -68,10 +86,11 @@ def record_round_trips(exchanges: int = 1) -> None:
 
 
 @contextmanager
-def counting() -> Iterator[StatementCounter]:
+def counting(*, capture: bool = False) -> Iterator[StatementCounter]:
     """Count the statements sent inside the block (threads started from it share the count
-    when they copy the context, as Starlette's threadpool does for ``def`` endpoints)."""
-    counter = StatementCounter()
+    when they copy the context, as Starlette's threadpool does for ``def`` endpoints); with
+    ``capture``, keep each one's text and parameters in ``counter.sent`` too."""
+    counter = StatementCounter(sent=[] if capture else None)
     token = _active.set(counter)
     try:
         yield counter
@@ -110,7 +129,8 @@ def count_asyncpg(connection: Any) -> None:
     def logged(query: Any) -> None:
         # Around its introspection asyncpg also switches JIT off and back with set_config().
         if query.query not in housekeeping and "set_config('jit'" not in query.query:
-            record(query.query, len(query.args) if isinstance(query.args, list) else 1)
+            many = isinstance(query.args, list)  # executemany: a list of parameter sets
+            record(query.query, len(query.args) if many else 1, query.args)
 
     connection.add_query_logger(logged)
 

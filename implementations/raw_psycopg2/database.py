@@ -42,12 +42,12 @@ class _Counting(Psycopg2RoundTripCursor):
     """
 
     def execute(self, query: Any, vars: Any = None) -> None:
-        record(self._text(query))
+        record(self._text(query), params=vars)
         super().execute(query, vars)
 
     def executemany(self, query: Any, vars_list: Any) -> None:
         vars_list = list(vars_list)  # may be a generator; PostgreSQL runs it once per item
-        record(self._text(query), len(vars_list))
+        record(self._text(query), len(vars_list), vars_list)
         super().executemany(query, vars_list)
 
     def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> None:

@@ -78,7 +78,7 @@ def watch(engine: Engine, stats: PoolStats | None = None) -> PoolStats:
         # A true executemany runs once per parameter set; an "insertmanyvalues" batch is one
         # multi-row INSERT, executed once.
         many = context is not None and context.execute_style is ExecuteStyle.EXECUTEMANY
-        record(statement, len(params) if many else 1)
+        record(statement, len(params) if many else 1, params)
 
     @event.listens_for(engine.pool, "connect")
     def _connect(*_: Any) -> None:

@@ -39,6 +39,8 @@ def seeded(runner: Runner) -> dict[str, Any]:
 
 def cases() -> Iterator[Any]:
     for name in scenarios.SCENARIOS:
+        if getattr(scenarios.load(name), "OWN_DATABASE", False):
+            continue  # changes its schema: `ormbench bench --scenario NAME` runs it in its own
         for variant in scenarios.load(name).VARIANTS:
             for implementation in IMPLEMENTATIONS:
                 yield pytest.param(
