@@ -18,7 +18,9 @@ import asyncio
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -29,7 +31,7 @@ from benchmarks.timing import TIMINGS, Timing, slowdowns, timed_async, timed_syn
 from implementations import IMPLEMENTATIONS, create_port
 from implementations.contract.counting import settle
 from implementations.contract.settings import Settings
-from scenarios import Op, Variant, shapes
+from scenarios import Context, Op, Variant, shapes
 from scenarios.port import WHY_NOT
 from scenarios.seed import Database
 
@@ -38,11 +40,16 @@ SAMPLES_KEPT = 400  # per row in results.json; statistics use every sample
 SLOW_CALL_SECONDS = 1.0  # a first call this long counts as the first round (see _warm_up)
 
 
-def benchmark_settings(database_url: str) -> Settings:
+def benchmark_settings(database_url: str, redis_url: str | None = None) -> Settings:
     # Argon2id at its minimum cost: create-user measures the database, not the KDF (the
-    # report says so). Pool size and everything else as the apps have them.
+    # report says so). Pool size and everything else as the apps have them. No API cache:
+    # the caching scenario builds the caches it compares itself.
     return Settings(
-        database_url=database_url, password_hash_time_cost=1, password_hash_memory_kib=8
+        database_url=database_url,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=8,
+        cache="none",
+        redis_url=redis_url,
     )
 
 
@@ -76,6 +83,7 @@ class Pair:
     connects: int = 0
     peak_memory: int | None = None
     work: tuple[str, list[int]] = ("nothing", [])  # what a call returned (shapes.describe)
+    outcomes: Counter[str] = field(default_factory=Counter)  # the scenario's tally, if any
 
     @property
     def rounds_left(self) -> int:
@@ -89,6 +97,7 @@ class Pair:
         self.statements.clear()
         self.round_trips.clear()
         self.rows.clear()
+        self.outcomes.clear()
         self.checkouts = self.connects = 0
 
 
@@ -103,8 +112,9 @@ class Runner:
         profile: str,
         progress: Progress | None = None,
         timing: Timing | None = None,
+        redis_url: str | None = None,
     ) -> None:
-        self.settings = benchmark_settings(database_url)
+        self.settings = benchmark_settings(database_url, redis_url)
         self.implementations = with_floors(implementations)
         self.timing = timing or TIMINGS[profile]
         self.profile = profile
@@ -155,8 +165,9 @@ class Runner:
         for name in scenario_names:
             module = scenarios.load(name)
             self._record_not_applicable(name, module)
-            for params in module.PARAMS[self.profile]:
-                rows.extend(self._run_params(name, module, params))
+            with self.opened(module):
+                for params in module.PARAMS[self.profile]:
+                    rows.extend(self._run_params(name, module, params))
         add_floor_ratios(rows, {name: scenarios.load(name).FLOOR for name in scenario_names})
         return rows
 
@@ -185,9 +196,25 @@ class Runner:
         nothing interleaved, Python code stays warm in the CPU's caches and an ORM's ratio
         reads 10-20% lower than it does in a run."""
         module = scenarios.load(scenario)
-        rows = self._run_params(scenario, module, params)
+        with self.opened(module):
+            rows = self._run_params(scenario, module, params)
         add_floor_ratios(rows, {scenario: module.FLOOR})
         return rows
+
+    @contextmanager
+    def opened(self, module: ModuleType) -> Iterator[None]:
+        """The scenario's ``open(context)`` before and ``close(context)`` after, if it has
+        them (what it needs besides the database: caching's Redis clients, a second
+        process)."""
+        if not hasattr(module, "open"):
+            yield
+            return
+        context = Context(self.settings, dict(self.ports), self.loop.run)
+        module.open(context)
+        try:
+            yield
+        finally:
+            module.close(context)
 
     def _run_params(self, name: str, module: ModuleType, params: dict[str, Any]) -> list[dict]:
         pairs = [
@@ -233,30 +260,50 @@ class Runner:
                 pair.peak_memory = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
+        if getattr(module, "CALIBRATE_ON_MEAN", False) and first < SLOW_CALL_SECONDS:
+            # Calls of very unequal cost (a cache's hits and its misses and writes): a few
+            # warm-up calls are all cheap ones, and rounds sized on them would run for
+            # seconds. One untimed round sized so, then the mean of its calls sizes the rest.
+            calls = self._calls_per_round(estimate)
+            estimate = self._measure(module, params, data, pair, calls, keep=False, mean=True)
         factor = self.slowdowns.get((pair.scenario, pair.variant.name, pair.implementation))
         if factor:
             pair.extra_s = (factor - 1) * estimate
         timing = self.timing
-        pair.calls_per_round = max(
-            1, min(timing.max_calls_per_round, round(timing.round_seconds / estimate))
-        )
+        pair.calls_per_round = self._calls_per_round(estimate)
         wanted = round(timing.pair_seconds / (pair.calls_per_round * estimate))
         pair.rounds = max(timing.min_rounds, min(timing.max_rounds, wanted))
 
+    def _calls_per_round(self, estimate: float) -> int:
+        timing = self.timing
+        return max(1, min(timing.max_calls_per_round, round(timing.round_seconds / estimate)))
+
     def _measure(
-        self, module: ModuleType, params: dict, data: dict, pair: Pair, count: int, keep: bool
+        self,
+        module: ModuleType,
+        params: dict,
+        data: dict,
+        pair: Pair,
+        count: int,
+        keep: bool,
+        mean: bool = False,
     ) -> float:
-        """Run ``count`` calls of ``pair``; verify the last; return the median call time."""
+        """Run ``count`` calls of ``pair``; verify the last; return the median call time (or
+        the mean)."""
         ops = module.ops(self.db, data, params, count)
         stats = pair.port.pool_stats
         checkouts, connects = stats.checkouts, stats.connects
+        tally = getattr(module, "tally", None)
         if pair.port.mode == "async":
-            timed_call = timed_async(pair.port, pair.variant, ops, pair.extra_s)
+            timed_call = timed_async(pair.port, pair.variant, ops, pair.extra_s, bool(tally))
             result, timed = self.loop.run(timed_call)
         else:
-            result, timed = timed_sync(pair.port, pair.variant, ops, pair.extra_s)
+            result, timed = timed_sync(pair.port, pair.variant, ops, pair.extra_s, bool(tally))
         try:
             module.verify(self.db, pair.variant.name, result, ops[-1], data)
+            outcomes = (
+                tally(pair.variant.name, ops, timed.results, timed.statements) if tally else {}
+            )
         except scenarios.WrongResult as exc:
             raise scenarios.WrongResult(
                 f"{pair.variant.name} on {pair.implementation} ({params}): {exc}"
@@ -270,11 +317,12 @@ class Runner:
             pair.round_trips.extend(timed.round_trips)
             pair.rows.append(module.rows(pair.variant.name, result))
             pair.work = shapes.describe(result)
+            pair.outcomes.update(outcomes)
             pair.checkouts += stats.checkouts - checkouts
             pair.connects += stats.connects - connects
         if hasattr(module, "after"):
             module.after(self.db, data, ops)
-        return metrics.summarize(timed.wall).median_s
+        return statistics.fmean(timed.wall) if mean else metrics.summarize(timed.wall).median_s
 
     def _row(self, scenario: str, params: dict[str, Any], pair: Pair) -> dict[str, Any]:
         summary = metrics.summarize(pair.samples)
@@ -293,6 +341,7 @@ class Runner:
             "rounds": pair.rounds,
             "calls": calls,
             "median_s": summary.median_s,
+            "mean_s": statistics.fmean(pair.samples),
             "p95_s": summary.p95_s,
             "iqr_s": summary.iqr_s,
             "ops_per_s": summary.ops_per_s,
@@ -315,7 +364,22 @@ class Runner:
             row["peak_memory_bytes"] = pair.peak_memory
         if pair.variant.differs:
             row["differs"] = pair.variant.differs
+        if pair.outcomes:
+            row.update(outcome_fields(pair.outcomes))
         return row
+
+
+OUTCOMES = ("reads", "hits", "stale_reads", "wrong_answers")  # what a tally may count
+
+
+def outcome_fields(outcomes: Counter[str]) -> dict[str, Any]:
+    """A tallying scenario's counts as row fields, and the hit ratio they give."""
+    unknown = set(outcomes) - set(OUTCOMES)
+    if unknown:
+        raise ValueError(f"a tally counted {sorted(unknown)}; the results know {OUTCOMES}")
+    fields: dict[str, Any] = {name: outcomes[name] for name in OUTCOMES}
+    fields["hit_ratio"] = outcomes["hits"] / outcomes["reads"] if outcomes["reads"] else None
+    return fields
 
 
 def _per_op(statements: list[int]) -> float:

@@ -10,9 +10,17 @@ for sync, raw_asyncpg for async — every row of that operation is divided by),
 ``verify(db, variant, result, op, data)`` that raises ``WrongResult`` (it may read the
 database back; the runner calls it outside the timed region, before ``after``), and
 ``rows(variant, result)``, the rows a call returned or wrote.
+
+Optional, for scenarios that need more than the database (caching: Redis, a second process):
+``open(context)`` before the scenario's first params set and ``close(context)`` after its
+last (``Context``: the run's settings, its open ports, and a way to run a coroutine on the
+runner's event loop); and ``tally(variant, ops, results, statements)``, called after every
+batch with every call's result and statement count, which returns counts of outcomes (for
+caching: ``reads``, ``hits``, ``stale_reads``, ``wrong_answers``) that the runner adds up into
+the row, and raises ``WrongResult`` where ``verify`` would.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
@@ -27,10 +35,20 @@ SCENARIOS = (
     "filter_sort",
     "aggregation",
     "transactions",
+    "caching",
 )
 PROFILES = ("quick", "standard", "full")
 
 Op = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a scenario's ``open`` and ``close`` get from the runner."""
+
+    settings: Any  # implementations.contract.settings.Settings: database and Redis URLs
+    ports: Mapping[str, Any]  # implementation name -> its open port
+    run: Callable[[Awaitable[Any]], Any]  # run a coroutine on the runner's event loop
 
 
 class WrongResult(AssertionError):

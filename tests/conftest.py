@@ -1,7 +1,10 @@
-"""One PostgreSQL server and one fresh ormbench database for the whole test session.
+"""One PostgreSQL server and one fresh ormbench database for the whole test session; a Redis
+for the tests that need one.
 
 The server is DATABASE_URL's if set (a database of our own is created there and dropped at
-the end), else an embedded throwaway server.
+the end), else an embedded throwaway server. Redis likewise: REDIS_URL's if set (the tests
+use keys under their own prefix and delete only those), else an embedded one, started only
+when a test asks for it.
 """
 
 from collections.abc import Iterator
@@ -10,6 +13,7 @@ import psycopg2
 import pytest
 
 from benchmarks.database import Server, fresh_database, provide_server
+from benchmarks.redis_server import RedisServer, delete_prefix, provide_redis, run_prefix
 
 TABLES = ("transfer_logs", "tasks", "users")
 
@@ -24,6 +28,20 @@ def server() -> Iterator[Server]:
 def database_url(server: Server) -> Iterator[str]:
     with fresh_database(server) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    with provide_redis() as provided:
+        yield provided
+
+
+@pytest.fixture(scope="session")
+def redis_prefix(redis_server: RedisServer) -> Iterator[str]:
+    """A key prefix of this test session's own; its keys are deleted at the end."""
+    prefix = run_prefix("ormbench-test")
+    yield prefix
+    delete_prefix(redis_server.url, prefix)
 
 
 @pytest.fixture
