@@ -15,6 +15,7 @@ Sync ports are called directly; async ports run on one long-lived event loop
 """
 
 import asyncio
+import contextvars
 import statistics
 import time
 import tracemalloc
@@ -153,7 +154,9 @@ class Runner:
             await settle()
             return result
 
-        return self.loop.run(call_and_settle())
+        # In this thread's current context, so that a counter the caller opened sees the
+        # statements (asyncio.Runner would otherwise run it in the context it was made in).
+        return self.loop.run(call_and_settle(), context=contextvars.copy_context())
 
     def _await_if_async(self, port: Any, value: Any) -> Any:
         return self.loop.run(value) if port.mode == "async" else value

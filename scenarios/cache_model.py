@@ -131,12 +131,15 @@ class Workload:
         return ops
 
     def _read(self, rng: random.Random, kind: str | None = None) -> Op:
-        user = self.user(rng)
         kind = kind or ("tasks" if rng.random() < self.tasks_share else "stats")
+        return self.read(kind, self.user(rng), rng.choice("ab"))
+
+    def read(self, kind: str, user: int, worker: str = "a") -> Op:
+        """A read of ``user``'s ``kind``, expecting what the data holds now."""
         return {
             "kind": kind,
             "user_id": user,
-            "worker": rng.choice("ab"),
+            "worker": worker,
             "expected": self.model.answer(kind, user),
             "seen": self.model.history[(kind, user)],  # every answer it ever had (shared)
             "base_stats": self.base[("stats", user)],  # for a stampede, which never writes
@@ -154,12 +157,21 @@ class Workload:
         raise RuntimeError("no task to transfer: the caching scenario needs users with tasks")
 
     def _write(self, transfer: Op) -> Op:
-        self.model.transfer(transfer["task_id"], transfer["to_user_id"])
-        sender = transfer["from_user_id"]
+        worker = "a" if transfer["task_id"] % 2 else "b"
+        return self.write(
+            transfer["task_id"], transfer["from_user_id"], transfer["to_user_id"], worker
+        )
+
+    def write(self, task_id: int, sender: int, receiver: int, worker: str = "a") -> Op:
+        """A transfer of ``task_id`` from ``sender`` to ``receiver``; what reads expect moves
+        with it."""
+        self.model.transfer(task_id, receiver)
         return {
-            **transfer,
+            "task_id": task_id,
+            "from_user_id": sender,
+            "to_user_id": receiver,
             "kind": "write",
             "user_id": sender,  # whose entry a stampede on this call misses
-            "worker": "a" if transfer["task_id"] % 2 else "b",
+            "worker": worker,
             "base_stats": self.base[("stats", sender)],
         }

@@ -9,6 +9,7 @@ gets back the answer as plain data with the statements and round trips it cost.
 
 import asyncio
 import contextlib
+import contextvars
 import socket
 import subprocess
 import sys
@@ -137,7 +138,10 @@ def serve(connection: Any) -> None:
             try:
                 with counting() as counter:
                     if ports[name].mode == "async":
-                        answer = loop.run(_call_and_settle(client, op))
+                        # In this context: asyncio.Runner runs a coroutine in its own context
+                        # otherwise, where the counter opened here is not seen.
+                        context = contextvars.copy_context()
+                        answer = loop.run(_call_and_settle(client, op), context=context)
                     else:
                         answer = client.do(op)
                 connection.send(("ok", (plain(answer), counter.statements, counter.round_trips)))

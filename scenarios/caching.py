@@ -1,15 +1,15 @@
-"""Caching: a user's statistics (and a page of their tasks) under a read/write mix, cached the
-wrong way, in process, in Redis, with and without invalidation, by one process or two.
+"""Caching: a user's statistics under a read/write mix, cached wrongly, in process, in Redis.
 
-Reads go mostly to a few hot users, as real traffic does; about one call in twenty is a
-write that changes two users' statistics (a task transferred, and later in the same batch
-transferred back). Every read is checked against what the data held at that moment, and
-every answer is counted: a *hit* sent no statement, a *stale read* returned an earlier value
-of that user's data, a *wrong answer* returned something that user's data never was. The
-seed's decorator keys its cache by the function's name alone and hands one user's statistics
-to every other: its row is wrong, and the report shows it as wrong, not as fast. An
-invalidating cache (in process on cachetools, or Redis with the same keys) must have neither:
-a stale read there fails the run. A TTL-only cache shows what skipping invalidation costs.
+Each call reads a user's statistics (or the first page of their tasks) or writes. Reads go
+mostly to a few hot users, as real traffic does; about one call in twenty is a write that
+changes two users' statistics (a task transferred, and later in the same batch transferred
+back). Every read is checked against what the data held at that moment, and every answer is
+counted: a *hit* sent no statement, a *stale read* returned an earlier value of that user's
+data, a *wrong answer* returned something that user's data never was. The seed's decorator
+keys its cache by the function's name alone and hands one user's statistics to every other:
+its row is wrong, and the report shows it as wrong, not as fast. An invalidating cache (in
+process on cachetools, or Redis with the same keys) must have neither: a stale read there
+fails the run. A TTL-only cache shows what skipping invalidation costs.
 
 The stampede: one user's entry is invalidated and many requests miss it at once; without a
 guard each of them sends the query, with a single-flight guard one does and the rest wait

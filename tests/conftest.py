@@ -7,10 +7,12 @@ use keys under their own prefix and delete only those), else an embedded one, st
 when a test asks for it.
 """
 
+import os
 from collections.abc import Iterator
 
 import psycopg2
 import pytest
+import redis
 
 from benchmarks.database import Server, fresh_database, provide_server
 from benchmarks.redis_server import RedisServer, delete_prefix, provide_redis, run_prefix
@@ -34,6 +36,28 @@ def database_url(server: Server) -> Iterator[str]:
 def redis_server() -> Iterator[RedisServer]:
     with provide_redis() as provided:
         yield provided
+
+
+MACHINE_REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(scope="session", params=["embedded", "machine"])
+def each_redis(request: pytest.FixtureRequest) -> Iterator[RedisServer]:
+    """Tests about Redis itself run against an embedded server (always there) and against the
+    machine's: REDIS_URL's, else one answering on 127.0.0.1:6379 (the tests work under a
+    prefix of their own and delete only those keys); without either, that case is skipped
+    and says so."""
+    if request.param == "embedded":
+        with provide_redis("embedded") as provided:
+            yield provided
+        return
+    url = os.environ.get("REDIS_URL") or MACHINE_REDIS
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=2) as client:
+            client.ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis answers at {url}: set REDIS_URL to run these against yours")
+    yield RedisServer(url, "external")
 
 
 @pytest.fixture(scope="session")

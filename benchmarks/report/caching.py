@@ -142,7 +142,10 @@ def notes(run: Run, params: dict[str, Any]) -> list[str]:
             f"without a cache, and a mean time per call "
             f"{_span(gains, lambda g: significant(g) + chr(0xD7))} lower "
             f"({_span([_mean(r) for r in own], duration)} against "
-            f"{_span([_mean(uncached[r['implementation']]) for r in own], duration)}); "
+            f"{_span([_mean(uncached[r['implementation']]) for r in own], duration)}, misses "
+            f"and writes included); median per call, a hit against a query: "
+            f"{_span([r['median_s'] for r in own], duration)} against "
+            f"{_span([uncached[r['implementation']]['median_s'] for r in own], duration)}; "
             f"{_total(own, 'stale_reads')} stale reads and {_total(own, 'wrong_answers')} "
             f"wrong answers in {_total(own, 'reads'):,} reads."
         )

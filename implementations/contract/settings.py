@@ -65,7 +65,9 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_only(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        if not value:
+            return None  # REDIS_URL= (set but empty) means none
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
             # The scheme only: a URL may carry a password.
             raise ValueError(f"expected a redis:// URL, got scheme {urlsplit(value).scheme!r}")
         return value
