@@ -70,6 +70,7 @@ ROW_SCHEMA: dict[str, Any] = {
         "reads": {"type": "integer", "minimum": 0},
         "hits": {"type": "integer", "minimum": 0},
         "hit_ratio": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "hit_median_s": {"type": ["number", "null"], "minimum": 0},
         "stale_reads": {"type": "integer", "minimum": 0},
         "wrong_answers": {"type": "integer", "minimum": 0},
         "samples_s": {"type": "array", "items": {"type": "number"}, "minItems": 1},

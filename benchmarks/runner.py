@@ -85,6 +85,7 @@ class Pair:
     peak_memory: int | None = None
     work: tuple[str, list[int]] = ("nothing", [])  # what a call returned (shapes.describe)
     outcomes: Counter[str] = field(default_factory=Counter)  # the scenario's tally, if any
+    hit_samples: list[float] = field(default_factory=list)  # tallied calls that sent nothing
 
     @property
     def rounds_left(self) -> int:
@@ -99,6 +100,7 @@ class Pair:
         self.round_trips.clear()
         self.rows.clear()
         self.outcomes.clear()
+        self.hit_samples.clear()
         self.checkouts = self.connects = 0
 
 
@@ -321,6 +323,9 @@ class Runner:
             pair.rows.append(module.rows(pair.variant.name, result))
             pair.work = shapes.describe(result)
             pair.outcomes.update(outcomes)
+            if tally:
+                sent = zip(timed.wall, timed.statements, strict=True)
+                pair.hit_samples.extend(wall for wall, statements in sent if statements == 0)
             pair.checkouts += stats.checkouts - checkouts
             pair.connects += stats.connects - connects
         if hasattr(module, "after"):
@@ -369,6 +374,7 @@ class Runner:
             row["differs"] = pair.variant.differs
         if pair.outcomes:
             row.update(outcome_fields(pair.outcomes))
+            row["hit_median_s"] = statistics.median(pair.hit_samples) if pair.hit_samples else None
         return row
 
 

@@ -11,7 +11,14 @@ from typing import Any
 
 from benchmarks.report.blocks import Block, Bullets, Heading, Paragraph, Table
 from benchmarks.report.charts import ChartPath
-from benchmarks.report.formatting import Row, count, duration, is_wrong, significant
+from benchmarks.report.formatting import (
+    Row,
+    compared,
+    count,
+    duration,
+    is_wrong,
+    significant,
+)
 from benchmarks.report.rows import Run
 from benchmarks.report.sections import register_section
 
@@ -124,6 +131,22 @@ def _span(values: list[float], text: Any) -> str:
     return text(low) if text(low) == text(high) else f"{text(low)} to {text(high)}"
 
 
+def _faster(gains: list[float]) -> str:
+    """Ratios no cache / cache as "2.00x to 3.00x faster", or "from 1.07x slower to ..."."""
+    if not gains:
+        return "n/a"
+
+    def one(gain: float) -> str:
+        return compared(1 / gain, 1)
+
+    low, high = min(gains), max(gains)
+    if one(low) == one(high):
+        return one(low)
+    if low >= 1:
+        return f"{significant(low)}\u00d7 to {one(high)}"
+    return f"from {one(low)} to {one(high)}"
+
+
 def notes(run: Run, params: dict[str, Any]) -> list[str]:
     """What the rows of one params set say, each figure computed from them."""
     rows = run.sorted_rows(SCENARIO, params)
@@ -139,12 +162,12 @@ def notes(run: Run, params: dict[str, Any]) -> list[str]:
             f"{_span([r['hit_ratio'] for r in own if r.get('hit_ratio') is not None], _percent)}, "
             f"{_span([r['queries_per_op'] for r in own], count)} statements per call against "
             f"{_span([uncached[r['implementation']]['queries_per_op'] for r in own], count)} "
-            f"without a cache, and a mean time per call "
-            f"{_span(gains, lambda g: significant(g) + chr(0xD7))} lower "
+            f"without a cache; mean time per call {_faster(gains)} than without a cache "
             f"({_span([_mean(r) for r in own], duration)} against "
             f"{_span([_mean(uncached[r['implementation']]) for r in own], duration)}, misses "
-            f"and writes included); median per call, a hit against a query: "
-            f"{_span([r['median_s'] for r in own], duration)} against "
+            f"and writes included); a hit (median of the calls that sent no statement) "
+            f"{_span([r['hit_median_s'] for r in own if r.get('hit_median_s')], duration)} "
+            f"against a query (median without a cache) "
             f"{_span([uncached[r['implementation']]['median_s'] for r in own], duration)}; "
             f"{_total(own, 'stale_reads')} stale reads and {_total(own, 'wrong_answers')} "
             f"wrong answers in {_total(own, 'reads'):,} reads."
