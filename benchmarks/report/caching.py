@@ -147,67 +147,92 @@ def _faster(gains: list[float]) -> str:
     return f"from {one(low)} to {one(high)}"
 
 
+def cache_note(run: Run, rows: list[Row], variant: str) -> str | None:
+    """Hit ratio, statements, mean time and a hit's time of one way of caching, against no
+    cache, over the implementations."""
+    uncached = _by(rows, "no_cache")
+    own = [r for r in _by(rows, variant).values() if r["implementation"] in uncached]
+    if not own:
+        return None
+    base = [uncached[r["implementation"]] for r in own]
+    gains = [_mean(b) / _mean(r) for b, r in zip(base, own, strict=True)]
+    hit_ratios = [r["hit_ratio"] for r in own if r.get("hit_ratio") is not None]
+    hits = [r["hit_median_s"] for r in own if r.get("hit_median_s")]
+    return (
+        f"\u201c{run.label(SCENARIO, variant)}\u201d: hit ratio {_span(hit_ratios, _percent)}, "
+        f"{_span([r['queries_per_op'] for r in own], count)} statements per call against "
+        f"{_span([b['queries_per_op'] for b in base], count)} without a cache; mean time per "
+        f"call {_faster(gains)} than without a cache ({_span([_mean(r) for r in own], duration)} "
+        f"against {_span([_mean(b) for b in base], duration)}, misses and writes included); a "
+        f"hit (median of the calls that sent no statement) {_span(hits, duration)} against a "
+        f"query (median without a cache) {_span([b['median_s'] for b in base], duration)}; "
+        f"{_total(own, 'stale_reads')} stale reads and {_total(own, 'wrong_answers')} wrong "
+        f"answers in {_total(own, 'reads'):,} reads."
+    )
+
+
+def seed_note(rows: list[Row]) -> str | None:
+    seeded = list(_by(rows, "seed_decorator").values())
+    if not seeded:
+        return None
+    return (
+        f"The seed's decorator answered {_total(seeded, 'wrong_answers'):,} of "
+        f"{_total(seeded, 'reads'):,} reads with another user's data (and "
+        f"{_total(seeded, 'stale_reads'):,} with old data): its key is the function's name, "
+        "so the first answer is everyone's. Its speed is not a result; the tables show it as "
+        "wrong."
+    )
+
+
+def ttl_note(rows: list[Row], params: dict[str, Any]) -> str | None:
+    ttl = list(_by(rows, "ttl_only").values())
+    if not ttl:
+        return None
+    return (
+        f"Without invalidation (expiry after {params.get('ttl_s', '?')} s only): "
+        f"{_total(ttl, 'stale_reads'):,} stale reads in {_total(ttl, 'reads'):,}: after a "
+        "write, every hit on the writer's entries serves the old value until it expires."
+    )
+
+
+def stampede_note(rows: list[Row], params: dict[str, Any]) -> str | None:
+    unguarded, guarded = _by(rows, STAMPEDE[0]), _by(rows, STAMPEDE[1])
+    if not (unguarded and guarded):
+        return None
+    sent = {name: [r["queries_per_op"] for r in found.values()] for name, found in
+            (("unguarded", unguarded), ("guarded", guarded))}  # fmt: skip
+    return (
+        f"Stampede, {params.get('readers', '?')} concurrent misses of one entry: "
+        f"{_span(sent['unguarded'], count)} statements per burst without a guard, "
+        f"{_span(sent['guarded'], count)} with single flight (the others wait for the first "
+        "load)."
+    )
+
+
+def two_workers_note(rows: list[Row]) -> str | None:
+    apart = list(_by(rows, TWO_WORKERS[0]).values())
+    shared = list(_by(rows, TWO_WORKERS[1]).values())
+    if not (apart and shared):
+        return None
+    return (
+        f"Two processes on one database: with an in-process cache each, "
+        f"{_total(apart, 'stale_reads'):,} stale reads in {_total(apart, 'reads'):,} (a write "
+        "in one process invalidates only its own cache); with one Redis for both, "
+        f"{_total(shared, 'stale_reads'):,} in {_total(shared, 'reads'):,}."
+    )
+
+
 def notes(run: Run, params: dict[str, Any]) -> list[str]:
     """What the rows of one params set say, each figure computed from them."""
     rows = run.sorted_rows(SCENARIO, params)
-    found: list[str] = []
-    uncached = _by(rows, "no_cache")
-    for variant in CACHES:
-        own = [r for r in _by(rows, variant).values() if r["implementation"] in uncached]
-        if not own:
-            continue
-        gains = [_mean(uncached[r["implementation"]]) / _mean(r) for r in own]
-        found.append(
-            f"\u201c{run.label(SCENARIO, variant)}\u201d: hit ratio "
-            f"{_span([r['hit_ratio'] for r in own if r.get('hit_ratio') is not None], _percent)}, "
-            f"{_span([r['queries_per_op'] for r in own], count)} statements per call against "
-            f"{_span([uncached[r['implementation']]['queries_per_op'] for r in own], count)} "
-            f"without a cache; mean time per call {_faster(gains)} than without a cache "
-            f"({_span([_mean(r) for r in own], duration)} against "
-            f"{_span([_mean(uncached[r['implementation']]) for r in own], duration)}, misses "
-            f"and writes included); a hit (median of the calls that sent no statement) "
-            f"{_span([r['hit_median_s'] for r in own if r.get('hit_median_s')], duration)} "
-            f"against a query (median without a cache) "
-            f"{_span([uncached[r['implementation']]['median_s'] for r in own], duration)}; "
-            f"{_total(own, 'stale_reads')} stale reads and {_total(own, 'wrong_answers')} "
-            f"wrong answers in {_total(own, 'reads'):,} reads."
-        )
-    seeded = list(_by(rows, "seed_decorator").values())
-    if seeded:
-        found.append(
-            f"The seed's decorator answered {_total(seeded, 'wrong_answers'):,} of "
-            f"{_total(seeded, 'reads'):,} reads with another user's data (and "
-            f"{_total(seeded, 'stale_reads'):,} with old data): its key is the function's name, "
-            "so the first answer is everyone's. Its speed is not a result; the tables show it "
-            "as wrong."
-        )
-    ttl = list(_by(rows, "ttl_only").values())
-    if ttl:
-        found.append(
-            f"Without invalidation (expiry after {params.get('ttl_s', '?')} s only): "
-            f"{_total(ttl, 'stale_reads'):,} stale reads in {_total(ttl, 'reads'):,}: after a "
-            "write, every hit on the writer's entries serves the old value until it expires."
-        )
-    unguarded, guarded = _by(rows, STAMPEDE[0]), _by(rows, STAMPEDE[1])
-    if unguarded and guarded:
-        found.append(
-            f"Stampede, {params.get('readers', '?')} concurrent misses of one entry: "
-            f"{_span([r['queries_per_op'] for r in unguarded.values()], count)} statements "
-            f"per burst without a guard, "
-            f"{_span([r['queries_per_op'] for r in guarded.values()], count)} with single "
-            "flight (the others wait for the first load)."
-        )
-    memory, shared = _by(rows, TWO_WORKERS[0]), _by(rows, TWO_WORKERS[1])
-    if memory and shared:
-        found.append(
-            f"Two processes on one database: with an in-process cache each, "
-            f"{_total(list(memory.values()), 'stale_reads'):,} stale reads in "
-            f"{_total(list(memory.values()), 'reads'):,} (a write in one process invalidates "
-            f"only its own cache); with one Redis for both, "
-            f"{_total(list(shared.values()), 'stale_reads'):,} in "
-            f"{_total(list(shared.values()), 'reads'):,}."
-        )
-    return found
+    found = [
+        *(cache_note(run, rows, variant) for variant in CACHES),
+        seed_note(rows),
+        ttl_note(rows, params),
+        stampede_note(rows, params),
+        two_workers_note(rows),
+    ]
+    return [note for note in found if note]
 
 
 ADVICE = [

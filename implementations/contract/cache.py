@@ -339,7 +339,14 @@ class ReadThrough(Generic[T]):
 
         if not self.single_flight:
             return load_and_store(), MISSED
-        value, leader = self.flights.run((user_id, name, stamp), load_and_store)
+
+        def unless_stored_meanwhile() -> T:
+            # A load that finished between this call's lookup and its turn as leader has
+            # stored the entry: take it rather than query again.
+            now, found = self.store.lookup(user_id, name)
+            return self.decode(found) if now == stamp and found is not MISS else load_and_store()
+
+        value, leader = self.flights.run((user_id, name, stamp), unless_stored_meanwhile)
         return value, MISSED if leader else SHARED
 
     def invalidate(self, user_ids: Iterable[int]) -> None:
@@ -374,7 +381,14 @@ class AsyncReadThrough(Generic[T]):
 
         if not self.single_flight:
             return await load_and_store(), MISSED
-        value, leader = await self.flights.run((user_id, name, stamp), load_and_store)
+
+        async def unless_stored_meanwhile() -> T:
+            now, found = await self.store.lookup(user_id, name)  # as ReadThrough's
+            if now == stamp and found is not MISS:
+                return self.decode(found)  # type: ignore[no-any-return]
+            return await load_and_store()
+
+        value, leader = await self.flights.run((user_id, name, stamp), unless_stored_meanwhile)
         return value, MISSED if leader else SHARED
 
     async def invalidate(self, user_ids: Iterable[int]) -> None:
