@@ -17,7 +17,11 @@ last (``Context``: the run's settings, its open ports, and a way to run a corout
 runner's event loop); and ``tally(variant, ops, results, statements)``, called after every
 batch with every call's result and statement count, which returns counts of outcomes (for
 caching: ``reads``, ``hits``, ``stale_reads``, ``wrong_answers``) that the runner adds up into
-the row, and raises ``WrongResult`` where ``verify`` would.
+the row, and raises ``WrongResult`` where ``verify`` would, except for the variants named in
+``SHOWS_A_MISTAKE``, which exist to show a mistake and have their wrong answers counted.
+``NEEDS_REDIS = True`` makes ``ormbench bench`` provide a Redis (``Settings.redis_url``);
+``CALIBRATE_ON_MEAN = True`` sizes rounds on the mean of a full warm-up round, for calls of
+very unequal cost (docs/measurement.md).
 """
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
