@@ -61,7 +61,7 @@ def mix_table(run: Run, params: dict[str, Any]) -> Table | None:
         if is_wrong(row):
             gain = "wrong, not fast"
         elif base is not None and row["variant"] != "no_cache":
-            gain = f"{significant(_mean(base) / _mean(row))}\u00d7"
+            gain = compared(_mean(row), _mean(base))
         lines.append(
             [
                 run.label(SCENARIO, row["variant"]),
@@ -83,7 +83,7 @@ def mix_table(run: Run, params: dict[str, Any]) -> Table | None:
             "statements/call",
             "mean/call",
             "median",
-            "faster than no cache (mean)",
+            "mean against no cache",
             "reads",
             "stale / wrong",
         ],
