@@ -20,12 +20,11 @@ from implementations.contract.cache import (
     AsyncMemoryStore,
     AsyncReadThrough,
     AsyncRedisStore,
-    AsyncSingleFlight,
     MemoryStore,
     ReadThrough,
     RedisStore,
-    SingleFlight,
 )
+from implementations.contract.single_flight import AsyncSingleFlight, SingleFlight
 
 TTL = 30.0
 
