@@ -7,8 +7,9 @@ PORT    ?= 8000
 PROFILE ?= standard
 IMPL    ?=
 SCENARIO ?=
+CACHE    ?= redis
 
-.PHONY: setup test serve bench check pytest-bench report lint format clean
+.PHONY: setup test test-cache serve bench check pytest-bench report lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,9 @@ setup: $(STAMP) ## create .venv and install ormbench with its dev tools
 
 test: $(STAMP) ## the whole suite, on an embedded PostgreSQL unless DATABASE_URL is set
 	$(BIN)/pytest
+
+test-cache: $(STAMP) ## the contract suite against apps caching their stats: CACHE=redis|memory IMPL="x y"
+	ORMBENCH_CACHE=$(CACHE) $(BIN)/pytest tests/contract $(foreach i,$(IMPL),--impl $(i))
 
 serve: $(STAMP) ## serve one implementation's API on 127.0.0.1:$(PORT): make serve IMPL=name
 	$(BIN)/ormbench serve --impl $(or $(IMPL),sync_sqlalchemy) --port $(PORT)

@@ -16,6 +16,8 @@ PACKAGES = (
     "pydantic",
     "uvicorn",
     "argon2-cffi",
+    "cachetools",
+    "redis",
 )
 
 

@@ -46,6 +46,7 @@ ROW_SCHEMA: dict[str, Any] = {
         "rounds": {"type": "integer", "minimum": 1},
         "calls": {"type": "integer", "minimum": 1},
         "median_s": {"type": "number", "exclusiveMinimum": 0},
+        "mean_s": {"type": "number", "exclusiveMinimum": 0},
         "p95_s": {"type": "number", "exclusiveMinimum": 0},
         "iqr_s": {"type": "number", "minimum": 0},
         "ops_per_s": {"type": "number", "exclusiveMinimum": 0},
@@ -63,6 +64,15 @@ ROW_SCHEMA: dict[str, Any] = {
         "pool_checkouts_per_op": {"type": "number", "minimum": 0},
         "pool_connects": {"type": "integer", "minimum": 0},
         "peak_memory_bytes": {"type": "integer", "minimum": 0},
+        # Scenarios that tally outcomes (caching): reads, those answered without a statement,
+        # those that returned an earlier value of the data, and those that returned an answer
+        # it never had (another user's).
+        "reads": {"type": "integer", "minimum": 0},
+        "hits": {"type": "integer", "minimum": 0},
+        "hit_ratio": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "hit_median_s": {"type": ["number", "null"], "minimum": 0},
+        "stale_reads": {"type": "integer", "minimum": 0},
+        "wrong_answers": {"type": "integer", "minimum": 0},
         "samples_s": {"type": "array", "items": {"type": "number"}, "minItems": 1},
         "round_medians_s": {"type": "array", "items": {"type": "number"}},
         "cpu_round_medians_s": {"type": "array", "items": {"type": "number"}},
@@ -115,6 +125,14 @@ SCHEMA: dict[str, Any] = {
                 "profile": {"enum": ["quick", "standard", "full"]},
                 "database": {"enum": ["embedded", "external", "testcontainers"]},
                 "settings": {"type": "object"},
+                "redis": {
+                    "type": "object",
+                    "required": ["provider"],
+                    "properties": {
+                        "provider": {"enum": ["embedded", "external", "testcontainers"]},
+                        "version": {"type": "string"},
+                    },
+                },
             },
         },
         "results": {"type": "array", "items": ROW_SCHEMA},

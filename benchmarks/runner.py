@@ -22,10 +22,13 @@ untimed call sent (``counting(capture=True)``), and returns their plans for the 
 """
 
 import asyncio
+import contextvars
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -37,7 +40,7 @@ from benchmarks.timing import TIMINGS, Timing, slowdowns, timed_async, timed_syn
 from implementations import IMPLEMENTATIONS, create_port
 from implementations.contract.counting import counting, settle
 from implementations.contract.settings import Settings
-from scenarios import Op, Variant, shapes
+from scenarios import Context, Op, Variant, shapes
 from scenarios.port import WHY_NOT
 from scenarios.seed import Database
 
@@ -46,11 +49,16 @@ SAMPLES_KEPT = 400  # per row in results.json; statistics use every sample
 SLOW_CALL_SECONDS = 1.0  # a first call this long counts as the first round (see _warm_up)
 
 
-def benchmark_settings(database_url: str) -> Settings:
+def benchmark_settings(database_url: str, redis_url: str | None = None) -> Settings:
     # Argon2id at its minimum cost: create-user measures the database, not the KDF (the
-    # report says so). Pool size and everything else as the apps have them.
+    # report says so). Pool size and everything else as the apps have them. No API cache:
+    # the caching scenario builds the caches it compares itself.
     return Settings(
-        database_url=database_url, password_hash_time_cost=1, password_hash_memory_kib=8
+        database_url=database_url,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=8,
+        cache="none",
+        redis_url=redis_url,
     )
 
 
@@ -86,6 +94,8 @@ class Pair:
     work: tuple[str, list[int]] = ("nothing", [])  # what a call returned (shapes.describe)
     plans: list[dict[str, Any]] | None = None  # the scenario's explain() of one call
     setup: dict[str, Any] | None = None  # the scenario's describe_setup()
+    outcomes: Counter[str] = field(default_factory=Counter)  # the scenario's tally, if any
+    hit_samples: list[float] = field(default_factory=list)  # tallied calls that sent nothing
 
     @property
     def rounds_left(self) -> int:
@@ -99,6 +109,8 @@ class Pair:
         self.statements.clear()
         self.round_trips.clear()
         self.rows.clear()
+        self.outcomes.clear()
+        self.hit_samples.clear()
         self.checkouts = self.connects = 0
 
 
@@ -114,8 +126,10 @@ class Runner:
         progress: Progress | None = None,
         timing: Timing | None = None,
         own_database: bool = False,
+        redis_url: str | None = None,
     ) -> None:
-        self.settings = benchmark_settings(database_url)
+        self.settings = benchmark_settings(database_url, redis_url)
+        self.redis_url = redis_url
         self.own_database = own_database  # made for the scenarios run here: they may alter it
         self.implementations = with_floors(implementations)
         self.timing = timing or TIMINGS[profile]
@@ -155,7 +169,9 @@ class Runner:
             await settle()
             return result
 
-        return self.loop.run(call_and_settle())
+        # In this thread's current context, so that a counter the caller opened sees the
+        # statements (asyncio.Runner would otherwise run it in the context it was made in).
+        return self.loop.run(call_and_settle(), context=contextvars.copy_context())
 
     def _await_if_async(self, port: Any, value: Any) -> Any:
         return self.loop.run(value) if port.mode == "async" else value
@@ -170,8 +186,9 @@ class Runner:
                 rows.extend(self._in_own_database(lambda own, name=name: own.run([name])))
                 continue
             self._record_not_applicable(name, module)
-            for params in module.PARAMS[self.profile]:
-                rows.extend(self._run_params(name, module, params))
+            with self.opened(module):
+                for params in module.PARAMS[self.profile]:
+                    rows.extend(self._run_params(name, module, params))
         add_floor_ratios(rows, {name: scenarios.load(name).FLOOR for name in scenario_names})
         return rows
 
@@ -185,7 +202,13 @@ class Runner:
         with (
             fresh_database(server) as url,
             Runner(
-                url, self.implementations, self.profile, self.progress, self.timing, True
+                url,
+                self.implementations,
+                self.profile,
+                self.progress,
+                self.timing,
+                own_database=True,
+                redis_url=self.redis_url,
             ) as own,
         ):
             rows = work(own)
@@ -219,9 +242,25 @@ class Runner:
         module = scenarios.load(scenario)
         if self._needs_own_database(module):
             return self._in_own_database(lambda own: own.rerun(scenario, params))
-        rows = self._run_params(scenario, module, params)
+        with self.opened(module):
+            rows = self._run_params(scenario, module, params)
         add_floor_ratios(rows, {scenario: module.FLOOR})
         return rows
+
+    @contextmanager
+    def opened(self, module: ModuleType) -> Iterator[None]:
+        """The scenario's ``open(context)`` before and ``close(context)`` after, if it has
+        them (what it needs besides the database: caching's Redis clients, a second
+        process)."""
+        if not hasattr(module, "open"):
+            yield
+            return
+        context = Context(self.settings, dict(self.ports), self.loop.run)
+        module.open(context)
+        try:
+            yield
+        finally:
+            module.close(context)
 
     def _run_params(self, name: str, module: ModuleType, params: dict[str, Any]) -> list[dict]:
         pairs = [
@@ -306,30 +345,50 @@ class Runner:
                 pair.peak_memory = tracemalloc.get_traced_memory()[1]
             finally:
                 tracemalloc.stop()
+        if getattr(module, "CALIBRATE_ON_MEAN", False) and first < SLOW_CALL_SECONDS:
+            # Calls of very unequal cost (a cache's hits and its misses and writes): a few
+            # warm-up calls are all cheap ones, and rounds sized on them would run for
+            # seconds. One untimed round sized so, then the mean of its calls sizes the rest.
+            calls = self._calls_per_round(estimate)
+            estimate = self._measure(module, params, data, pair, calls, keep=False, mean=True)
         factor = self.slowdowns.get((pair.scenario, pair.variant.name, pair.implementation))
         if factor:
             pair.extra_s = (factor - 1) * estimate
         timing = self.timing
-        pair.calls_per_round = max(
-            1, min(timing.max_calls_per_round, round(timing.round_seconds / estimate))
-        )
+        pair.calls_per_round = self._calls_per_round(estimate)
         wanted = round(timing.pair_seconds / (pair.calls_per_round * estimate))
         pair.rounds = max(timing.min_rounds, min(timing.max_rounds, wanted))
 
+    def _calls_per_round(self, estimate: float) -> int:
+        timing = self.timing
+        return max(1, min(timing.max_calls_per_round, round(timing.round_seconds / estimate)))
+
     def _measure(
-        self, module: ModuleType, params: dict, data: dict, pair: Pair, count: int, keep: bool
+        self,
+        module: ModuleType,
+        params: dict,
+        data: dict,
+        pair: Pair,
+        count: int,
+        keep: bool,
+        mean: bool = False,
     ) -> float:
-        """Run ``count`` calls of ``pair``; verify the last; return the median call time."""
+        """Run ``count`` calls of ``pair``; verify the last; return the median call time (or
+        the mean)."""
         ops = module.ops(self.db, data, params, count)
         stats = pair.port.pool_stats
         checkouts, connects = stats.checkouts, stats.connects
+        tally = getattr(module, "tally", None)
         if pair.port.mode == "async":
-            timed_call = timed_async(pair.port, pair.variant, ops, pair.extra_s)
+            timed_call = timed_async(pair.port, pair.variant, ops, pair.extra_s, bool(tally))
             result, timed = self.loop.run(timed_call)
         else:
-            result, timed = timed_sync(pair.port, pair.variant, ops, pair.extra_s)
+            result, timed = timed_sync(pair.port, pair.variant, ops, pair.extra_s, bool(tally))
         try:
             module.verify(self.db, pair.variant.name, result, ops[-1], data)
+            outcomes = (
+                tally(pair.variant.name, ops, timed.results, timed.statements) if tally else {}
+            )
         except scenarios.WrongResult as exc:
             raise scenarios.WrongResult(
                 f"{pair.variant.name} on {pair.implementation} ({params}): {exc}"
@@ -343,11 +402,15 @@ class Runner:
             pair.round_trips.extend(timed.round_trips)
             pair.rows.append(module.rows(pair.variant.name, result))
             pair.work = shapes.describe(result)
+            pair.outcomes.update(outcomes)
+            if tally:
+                sent = zip(timed.wall, timed.statements, strict=True)
+                pair.hit_samples.extend(wall for wall, statements in sent if statements == 0)
             pair.checkouts += stats.checkouts - checkouts
             pair.connects += stats.connects - connects
         if hasattr(module, "after"):
             module.after(self.db, data, ops)
-        return metrics.summarize(timed.wall).median_s
+        return statistics.fmean(timed.wall) if mean else metrics.summarize(timed.wall).median_s
 
     def _row(self, scenario: str, params: dict[str, Any], pair: Pair) -> dict[str, Any]:
         summary = metrics.summarize(pair.samples)
@@ -366,6 +429,7 @@ class Runner:
             "rounds": pair.rounds,
             "calls": calls,
             "median_s": summary.median_s,
+            "mean_s": statistics.fmean(pair.samples),
             "p95_s": summary.p95_s,
             "iqr_s": summary.iqr_s,
             "ops_per_s": summary.ops_per_s,
@@ -392,7 +456,23 @@ class Runner:
             row["plans"] = pair.plans
         if pair.setup is not None:
             row["setup"] = pair.setup
+        if pair.outcomes:
+            row.update(outcome_fields(pair.outcomes))
+            row["hit_median_s"] = statistics.median(pair.hit_samples) if pair.hit_samples else None
         return row
+
+
+OUTCOMES = ("reads", "hits", "stale_reads", "wrong_answers")  # what a tally may count
+
+
+def outcome_fields(outcomes: Counter[str]) -> dict[str, Any]:
+    """A tallying scenario's counts as row fields, and the hit ratio they give."""
+    unknown = set(outcomes) - set(OUTCOMES)
+    if unknown:
+        raise ValueError(f"a tally counted {sorted(unknown)}; the results know {OUTCOMES}")
+    fields: dict[str, Any] = {name: outcomes[name] for name in OUTCOMES}
+    fields["hit_ratio"] = outcomes["hits"] / outcomes["reads"] if outcomes["reads"] else None
+    return fields
 
 
 def _per_op(statements: list[int]) -> float:

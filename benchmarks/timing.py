@@ -49,23 +49,29 @@ TIMINGS = {
 
 @dataclass
 class Timed:
-    """Per call: wall time, client CPU time, statements and round trips."""
+    """Per call: wall time, client CPU time, statements and round trips; and every call's
+    result when the scenario tallies them (``keep_results``), else none."""
 
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
     statements: list[int] = field(default_factory=list)
     round_trips: list[int] = field(default_factory=list)
+    results: list[Any] | None = None
 
-    def add(self, wall_ns: int, cpu_ns: int, counter: StatementCounter) -> None:
+    def add(self, wall_ns: int, cpu_ns: int, counter: StatementCounter, result: Any) -> None:
         self.wall.append(wall_ns / 1e9)
         self.cpu.append(cpu_ns / 1e9)
         self.statements.append(counter.statements)
         self.round_trips.append(counter.round_trips)
+        if self.results is not None:
+            self.results.append(result)
 
 
-def timed_sync(port: Any, variant: Variant, ops: list[Op], extra_s: float = 0.0) -> tuple:
+def timed_sync(
+    port: Any, variant: Variant, ops: list[Op], extra_s: float = 0.0, keep_results: bool = False
+) -> tuple:
     """``(result of the last call, Timed)`` for ``ops`` called one by one on a sync port."""
-    result, timed = None, Timed()
+    result, timed = None, Timed(results=[] if keep_results else None)
     for op in ops:
         with counting() as counter:
             cpu, started = thread_time_ns(), perf_counter_ns()
@@ -73,13 +79,15 @@ def timed_sync(port: Any, variant: Variant, ops: list[Op], extra_s: float = 0.0)
             if extra_s:
                 spin(extra_s)
             elapsed, cpu = perf_counter_ns() - started, thread_time_ns() - cpu
-        timed.add(elapsed, cpu, counter)
+        timed.add(elapsed, cpu, counter, result)
     return result, timed
 
 
-async def timed_async(port: Any, variant: Variant, ops: list[Op], extra_s: float = 0.0) -> tuple:
+async def timed_async(
+    port: Any, variant: Variant, ops: list[Op], extra_s: float = 0.0, keep_results: bool = False
+) -> tuple:
     """The same on an async port, inside the one event loop."""
-    result, timed = None, Timed()
+    result, timed = None, Timed(results=[] if keep_results else None)
     for op in ops:
         with counting() as counter:
             cpu, started = thread_time_ns(), perf_counter_ns()
@@ -88,7 +96,7 @@ async def timed_async(port: Any, variant: Variant, ops: list[Op], extra_s: float
                 spin(extra_s)
             elapsed, cpu = perf_counter_ns() - started, thread_time_ns() - cpu
             await settle()  # asyncpg reports its last statements one loop turn late
-        timed.add(elapsed, cpu, counter)
+        timed.add(elapsed, cpu, counter, result)
     return result, timed
 
 

@@ -10,9 +10,21 @@ for sync, raw_asyncpg for async — every row of that operation is divided by),
 ``verify(db, variant, result, op, data)`` that raises ``WrongResult`` (it may read the
 database back; the runner calls it outside the timed region, before ``after``), and
 ``rows(variant, result)``, the rows a call returned or wrote.
+
+Optional, for scenarios that need more than the database (caching: Redis, a second process):
+``open(context)`` before the scenario's first params set and ``close(context)`` after its
+last (``Context``: the run's settings, its open ports, and a way to run a coroutine on the
+runner's event loop); and ``tally(variant, ops, results, statements)``, called after every
+batch with every call's result and statement count, which returns counts of outcomes (for
+caching: ``reads``, ``hits``, ``stale_reads``, ``wrong_answers``) that the runner adds up into
+the row, and raises ``WrongResult`` where ``verify`` would, except for the variants named in
+``SHOWS_A_MISTAKE``, which exist to show a mistake and have their wrong answers counted.
+``NEEDS_REDIS = True`` makes ``ormbench bench`` provide a Redis (``Settings.redis_url``);
+``CALIBRATE_ON_MEAN = True`` sizes rounds on the mean of a full warm-up round, for calls of
+very unequal cost (docs/measurement.md).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import import_module
 from types import ModuleType
@@ -28,10 +40,20 @@ SCENARIOS = (
     "aggregation",
     "transactions",
     "indexing",
+    "caching",
 )
 PROFILES = ("quick", "standard", "full")
 
 Op = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a scenario's ``open`` and ``close`` get from the runner."""
+
+    settings: Any  # implementations.contract.settings.Settings: database and Redis URLs
+    ports: Mapping[str, Any]  # implementation name -> its open port
+    run: Callable[[Awaitable[Any]], Any]  # run a coroutine on the runner's event loop
 
 
 class WrongResult(AssertionError):

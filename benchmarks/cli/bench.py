@@ -10,8 +10,10 @@ import typer
 from benchmarks.cli.common import (
     Profile,
     Provider,
+    RedisOption,
     app,
     check_provider,
+    check_redis_provider,
     choose,
     console,
     fail,
@@ -19,6 +21,7 @@ from benchmarks.cli.common import (
 )
 from benchmarks.database import ProviderError, fresh_database, provide_server
 from benchmarks.embedded import EmbeddedError
+from benchmarks.redis_server import redis_for
 from implementations import IMPLEMENTATIONS
 
 
@@ -36,6 +39,7 @@ def bench(
         Path | None, typer.Option(help="default: results/<timestamp>, linked as results/latest")
     ] = None,
     db: Provider = "auto",
+    redis: RedisOption = "auto",
 ) -> None:
     """Run the scenarios against the implementations; write results.json and the report."""
     from benchmarks import results as results_file
@@ -46,7 +50,7 @@ def bench(
     chosen_scenarios = choose(scenario, SCENARIOS, "scenario")
     chosen_impls = choose(impl, list(IMPLEMENTATIONS), "implementation")
     out_dir = out or _timestamped_dir()
-    document = run_benchmark(chosen_scenarios, chosen_impls, profile, db)
+    document = run_benchmark(chosen_scenarios, chosen_impls, profile, db, redis)
     results_file.write(document, out_dir / "results.json")
     written = [out_dir / "results.json", *_report(out_dir)]
     if out is None:
@@ -56,24 +60,33 @@ def bench(
 
 
 def run_benchmark(
-    scenario_names: list[str], impls: list[str], profile: str, db: str
+    scenario_names: list[str], impls: list[str], profile: str, db: str, redis: str = "auto"
 ) -> dict[str, Any]:
     """Run the benchmark and return the results document."""
     from benchmarks.runner import Runner, now_iso
 
     check_provider(db)
+    check_redis_provider(redis)
     started_at = now_iso()
     try:
         with (
             provide_server(db) as server,  # type: ignore[arg-type]
+            redis_for(scenario_names, redis) as redis_server,  # type: ignore[arg-type]
             fresh_database(server) as url,
             progress_bars() as progress,
-            Runner(url, impls, profile, progress) as run,
+            Runner(url, impls, profile, progress, redis_url=_url(redis_server)) as run,
         ):
             rows = run.run(scenario_names)
-            return document(run, rows, started_at, profile, server.kind)
+            found = document(run, rows, started_at, profile, server.kind)
+            if redis_server is not None:
+                found["meta"]["redis"] = redis_server.describe()
+            return found
     except (ProviderError, EmbeddedError) as exc:
         raise fail(str(exc)) from None
+
+
+def _url(server: Any) -> str | None:
+    return None if server is None else server.url
 
 
 @app.command()
@@ -150,10 +163,14 @@ def _print_summary(rows: list[dict]) -> None:
                 continue
             params = " ".join(f"{k}={v}" for k, v in row["params"].items())
             ratio = row["floor_ratio"]
-            cells.setdefault((params, row["label"]), {})[row["implementation"]] = (
-                f"{_duration(row['median_s'])} ({row['queries_per_op']:g}"
-                + (f", x{ratio:.2f})" if ratio is not None else ")")
+            sent = row["queries_per_op"]
+            sent_text = f"{sent:g}" if float(sent).is_integer() else f"{sent:.3g}"
+            cell = f"{_duration(row['median_s'])} ({sent_text}" + (
+                f", x{ratio:.2f})" if ratio is not None else ")"
             )
+            if row.get("wrong_answers"):  # a fast wrong answer is not fast
+                cell = f"WRONG {row['wrong_answers']}/{row.get('reads', 0)}"
+            cells.setdefault((params, row["label"]), {})[row["implementation"]] = cell
         for (params, label), by_impl in cells.items():
             table.add_row(params, label, *(by_impl.get(name, "") for name in implementations))
         Console(width=max(160, console.width)).print(table)

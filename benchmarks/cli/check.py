@@ -17,6 +17,7 @@ from benchmarks.cli.bench import run_benchmark
 from benchmarks.cli.common import Profile, Provider, app, choose, console, fail, progress_bars
 from benchmarks.database import ProviderError, fresh_database, provide_server
 from benchmarks.embedded import EmbeddedError
+from benchmarks.redis_server import redis_for
 from implementations import IMPLEMENTATIONS
 
 BASELINE = Path("benchmarks") / "baseline.json"
@@ -88,12 +89,24 @@ def rerun(
     from benchmarks.runner import Runner
 
     reruns: list[list[dict[str, Any]]] = []
+    names = list(dict.fromkeys(scenario for scenario, _ in wanted))
     try:
-        with provide_server(db) as server, progress_bars() as progress:  # type: ignore[arg-type]
+        with (
+            provide_server(db) as server,  # type: ignore[arg-type]
+            redis_for(names) as redis_server,
+            progress_bars() as progress,
+        ):
+            redis_url = None if redis_server is None else redis_server.url
             for _ in range(runs):
                 with (
                     fresh_database(server) as url,
-                    Runner(url, impls_in(current), current["meta"]["profile"], progress) as run,
+                    Runner(
+                        url,
+                        impls_in(current),
+                        current["meta"]["profile"],
+                        progress,
+                        redis_url=redis_url,
+                    ) as run,
                 ):
                     reruns.append([row for s, p in wanted for row in run.rerun(s, p)])
     except (ProviderError, EmbeddedError) as exc:

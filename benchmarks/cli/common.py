@@ -23,6 +23,14 @@ Provider = Annotated[
     ),
 ]
 Profile = Annotated[str, typer.Option(help="quick (about a minute), standard, full")]
+RedisOption = Annotated[
+    str,
+    typer.Option(
+        "--redis",
+        help="for the caching scenario: auto (REDIS_URL if set, else embedded), embedded, "
+        "external or testcontainers",
+    ),
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -33,6 +41,11 @@ def fail(message: str) -> typer.Exit:
 def check_provider(db: str) -> None:
     if db not in ("auto", "embedded", "external", "testcontainers"):
         raise fail(f"unknown --db {db!r}: choose auto, embedded, external or testcontainers")
+
+
+def check_redis_provider(redis: str) -> None:
+    if redis not in ("auto", "embedded", "external", "testcontainers"):
+        raise fail(f"unknown --redis {redis!r}: choose auto, embedded, external or testcontainers")
 
 
 def choose(asked: list[str] | None, known: Sequence[str], what: str) -> list[str]:

@@ -1,8 +1,10 @@
 """``ormbench db up|url|down`` (a long-lived embedded server) and ``ormbench serve``."""
 
 import json
+import os
 import signal
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +13,7 @@ import typer
 from benchmarks.cli.common import Provider, app, check_provider, console, fail
 from benchmarks.database import ProviderError, fresh_database, provide_server
 from benchmarks.embedded import EmbeddedError, EmbeddedPostgres
+from benchmarks.redis_server import provide_redis
 from implementations import IMPLEMENTATIONS
 
 db_app = typer.Typer(no_args_is_help=True, help="A long-lived embedded PostgreSQL to work on.")
@@ -80,14 +83,24 @@ def serve(
     # uvicorn re-raises the signal that stopped it; turn SIGTERM into an exception so the
     # database (and an embedded server) are cleaned up as they are on Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # ORMBENCH_CACHE=redis without REDIS_URL: an embedded Redis, as for the database.
+    wants_redis = os.environ.get("ORMBENCH_CACHE") == "redis"
     try:
-        with provide_server(db) as server, fresh_database(server) as url:  # type: ignore[arg-type]
+        with (
+            provide_server(db) as server,  # type: ignore[arg-type]
+            fresh_database(server) as url,
+            provide_redis() if wants_redis else nullcontext() as redis_server,
+        ):
             name = url.rsplit("/", 1)[1]
             console.print(
                 f"[bold]{impl}[/] on http://{host}:{port}  (docs: /docs)\n"
                 f"database {name} on the {server.kind} server, dropped when you stop (Ctrl-C)"
             )
-            settings = Settings(database_url=url)
+            redis = {"redis_url": redis_server.url} if redis_server else {}
+            settings = Settings(database_url=url, **redis)
+            if settings.cache != "none":
+                where = f" on the {redis_server.kind} Redis" if redis_server else ""
+                console.print(f"GET /users/{{id}}/stats cached: {settings.cache}{where}")
             uvicorn.run(create_app(impl, settings), host=host, port=port, log_level="info")
     except (ProviderError, EmbeddedError) as exc:
         raise fail(str(exc)) from None

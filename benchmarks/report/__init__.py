@@ -41,7 +41,12 @@ neither. The standard blocks are unchanged, so the report of other scenarios is 
 from pathlib import Path
 
 from benchmarks import results
-from benchmarks.report import indexing  # noqa: F401 (a family's blocks: registered on import)
+
+# Scenario families' report modules: each registers its blocks on import.
+from benchmarks.report import (
+    caching,  # noqa: F401
+    indexing,  # noqa: F401
+)
 from benchmarks.report.blocks import Block
 from benchmarks.report.findings import headline
 from benchmarks.report.formatting import duration

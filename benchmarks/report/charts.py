@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from benchmarks.report.formatting import count, duration, params_text
+from benchmarks.report.formatting import count, duration, is_wrong, params_text, wrong_text
 from benchmarks.report.rows import Run, scenarios_title
 
 # Asks for a new chart file, ``chart-<stem>-<number>.png``, which the report then lists.
@@ -35,10 +35,13 @@ def chart(run: Run, scenario: str, params: dict[str, Any], path: Path) -> None:
         ticks.append((start + y - 1) / 2)
         labels.append(textwrap.fill(run.label(scenario, variant), 34))
         y += 0.8
-    medians = [r["median_s"] for r in rows]
-    p95s = [max(r["p95_s"], r["median_s"]) for r in rows]
+    # A row with wrong answers gets no bar: its time is not a result (a note says why).
+    medians = [0.0 if is_wrong(r) else r["median_s"] for r in rows]
+    p95s = [0.0 if is_wrong(r) else max(r["p95_s"], r["median_s"]) for r in rows]
     # A file from before CPU time was recorded draws whole bars, as if all of it were CPU.
-    cpus = [min(r.get("cpu_median_s", r["median_s"]), r["median_s"]) for r in rows]
+    cpus = [
+        min(r.get("cpu_median_s", r["median_s"]), m) for r, m in zip(rows, medians, strict=True)
+    ]
     colors = [run.color(r["implementation"]) for r in rows]
     height = 1.8 + 0.32 * len(rows) + 0.12 * len(ticks)
     figure = Figure(figsize=(10, height), dpi=110, layout="constrained")
@@ -54,12 +57,15 @@ def chart(run: Run, scenario: str, params: dict[str, Any], path: Path) -> None:
         xerr=[[0] * len(rows), [p - m for p, m in zip(p95s, medians, strict=True)]],
         error_kw={"ecolor": "#333333", "capsize": 3, "elinewidth": 1},
     )
-    log = max(p95s) / min(medians) > LOG_SCALE_SPREAD
-    style_axis(axes, log, max(p95s), min(medians))
+    timed = [m for m in medians if m > 0] or [1e-6]
+    log = max(p95s) / min(timed) > LOG_SCALE_SPREAD
+    style_axis(axes, log, max(max(p95s), min(timed)), min(timed))
     for position, row, p95 in zip(positions, rows, p95s, strict=True):
         note = f" {duration(row['median_s'])}, {count(row['queries_per_op'])} stmt"
         if "round_trips_per_op" in row:
             note += f", {count(row['round_trips_per_op'])} round trips"
+        if is_wrong(row):
+            p95, note = (min(timed) / 2 if log else 0), f" {wrong_text(row).upper()}: not timed"
         axes.text(p95, position, note, va="center", fontsize=8)
     axes.set_yticks(ticks, labels, fontsize=9)
     axes.invert_yaxis()

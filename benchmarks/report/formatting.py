@@ -60,6 +60,16 @@ def cpu(row: Row) -> str:
     return duration(row["cpu_median_s"]) if "cpu_median_s" in row else "n/a"
 
 
+def is_wrong(row: Row) -> bool:
+    """A row that gave wrong answers (the caching scenario counts them): its time is no
+    figure, since a fast wrong answer is not fast."""
+    return bool(row.get("wrong_answers"))
+
+
+def wrong_text(row: Row) -> str:
+    return f"wrong: {row['wrong_answers']:,} of {row.get('reads', 0):,} answers"
+
+
 def params_text(params: dict[str, Any]) -> str:
     if not params:
         return "no params"

@@ -84,7 +84,12 @@ def header(run: Run) -> list[Block]:
         f"Profile: `{meta['profile']}`; started {meta['started_at']}; git commit "
         f"`{meta['git_commit']}`",
         f"Machine: {machine_text(meta['machine'])}",
-        f"Python {meta['python']}; {meta['postgres']} ({meta['database']} database)",
+        f"Python {meta['python']}; {meta['postgres']} ({meta['database']} database)"
+        + (
+            f"; {meta['redis'].get('version', 'Redis')} ({meta['redis']['provider']})"
+            if meta.get("redis")
+            else ""
+        ),
         f"Packages: {packages or 'not recorded'}",
         *settings_text(meta.get("settings") or {}),
         f"Scenarios run: {', '.join(present) or 'none'}"

@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Any
 
 import scenarios
-from benchmarks.report.formatting import Row, params_key
+from benchmarks.report.formatting import Row, is_wrong, params_key
 from implementations import IMPLEMENTATIONS
 
 FLOOR_BY_DRIVER = {"psycopg2": "raw_psycopg2", "asyncpg": "raw_asyncpg"}
@@ -135,9 +135,12 @@ def paired(run: Run, left: str, right: str) -> list[tuple[Row, Row]]:
     def key(row: Row) -> tuple[str, str, str]:
         return row["scenario"], row["variant"], params_key(row["params"])
 
-    others = {key(r): r for r in run.rows if r["implementation"] == right}
+    # Rows with wrong answers have no time to compare.
+    others = {key(r): r for r in run.rows if r["implementation"] == right and not is_wrong(r)}
     pairs = [
-        (r, others[key(r)]) for r in run.rows if r["implementation"] == left and key(r) in others
+        (r, others[key(r)])
+        for r in run.rows
+        if r["implementation"] == left and key(r) in others and not is_wrong(r)
     ]
     return sorted(pairs, key=lambda pair: report_order(run, pair[0]))
 

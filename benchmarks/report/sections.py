@@ -19,11 +19,13 @@ from benchmarks.report.formatting import (
     count,
     cpu,
     duration,
+    is_wrong,
     params_text,
     ratio,
     round_trips,
     significant,
     statements,
+    wrong_text,
 )
 from benchmarks.report.rows import Run, title_and_body
 
@@ -79,26 +81,29 @@ def register_section(
 
 
 def results_table(run: Run, scenario: str, params: dict[str, Any]) -> Table:
-    return Table(
-        TABLE_HEADERS,
-        [
+    lines = []
+    for row in run.sorted_rows(scenario, params):
+        timings = [
+            duration(row["median_s"]),
+            cpu(row),
+            duration(row["p95_s"]),
+            duration(row["iqr_s"]),
+            significant(row["ops_per_s"]),
+        ]
+        if is_wrong(row):  # shown as wrong, never as fast
+            timings = [f"**{wrong_text(row)}**", "", "", "", ""]
+        lines.append(
             [
                 run.label(scenario, row["variant"]),
                 row["implementation"],
-                duration(row["median_s"]),
-                cpu(row),
-                duration(row["p95_s"]),
-                duration(row["iqr_s"]),
-                significant(row["ops_per_s"]),
+                *timings,
                 statements(row),
                 round_trips(row),
                 count(row["rows_per_op"]),
-                ratio(row["floor_ratio"]),
+                "n/a" if is_wrong(row) else ratio(row["floor_ratio"]),
             ]
-            for row in run.sorted_rows(scenario, params)
-        ],
-        numeric=(2, 3, 4, 5, 6, 7, 8, 9, 10),
-    )
+        )
+    return Table(TABLE_HEADERS, lines, numeric=(2, 3, 4, 5, 6, 7, 8, 9, 10))
 
 
 def work_note(run: Run, scenario: str, params: dict[str, Any]) -> Table | None:

@@ -85,6 +85,15 @@ def record_round_trips(exchanges: int = 1) -> None:
         counter.round_trips += exchanges
 
 
+def record_elsewhere(statements: int, round_trips: int) -> None:
+    """Count what another process did on this call's behalf (the caching scenario's second
+    worker), which no hook of this process saw."""
+    counter = _active.get()
+    if counter is not None:
+        counter.statements += statements
+        counter.round_trips += round_trips
+
+
 @contextmanager
 def counting(*, capture: bool = False) -> Iterator[StatementCounter]:
     """Count the statements sent inside the block (threads started from it share the count

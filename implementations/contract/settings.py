@@ -4,9 +4,10 @@ Pool size, overflow and driver are set here once, so every implementation gets t
 an unequal pool makes every comparison between implementations void.
 """
 
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # URL schemes each client library expects for the same server and database.
@@ -38,6 +39,20 @@ class Settings(BaseSettings):
     # it, and say so, because hashing would otherwise dominate every create-user timing.
     password_hash_time_cost: int = Field(default=2, ge=1, le=10)
     password_hash_memory_kib: int = Field(default=19_456, ge=8, le=1_048_576)
+    # Caching GET /users/{id}/stats (contract/cache.py): off by default, so that every
+    # statement count and timing of the API is the database's unless asked otherwise.
+    cache: Literal["none", "memory", "redis"] = Field(
+        default="none", description="none, memory (per process, cachetools) or redis"
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "ORMBENCH_REDIS_URL", "redis_url"),
+        description="The Redis of cache=redis, e.g. redis://127.0.0.1:6379/0",
+    )
+    cache_ttl: float = Field(default=60.0, gt=0, le=86_400, description="seconds an entry lives")
+    cache_prefix: str = Field(
+        default="ormbench", min_length=1, description="every Redis key starts with PREFIX:"
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -46,6 +61,22 @@ class Settings(BaseSettings):
         if not scheme.startswith(("postgresql", "postgres", "asyncpg")):
             raise ValueError(f"expected a postgresql:// URL, got scheme {scheme!r}")
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_only(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # REDIS_URL= (set but empty) means none
+        if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+            # The scheme only: a URL may carry a password.
+            raise ValueError(f"expected a redis:// URL, got scheme {urlsplit(value).scheme!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _redis_for_redis_cache(self) -> "Settings":
+        if self.cache == "redis" and not self.redis_url:
+            raise ValueError("ORMBENCH_CACHE=redis needs REDIS_URL (redis://HOST:PORT/DB)")
+        return self
 
     @property
     def pool_max(self) -> int:

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Response, status
 
-from implementations.contract import http, schemas
+from implementations.contract import http, schemas, stats_cache
 from implementations.contract.security import Passwords
 from implementations.contract.settings import Settings
 from implementations.sync_sqlalchemy import crud
@@ -161,5 +161,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title=f"ormbench: {NAME}", lifespan=lifespan)
     http.install(app)
+    stats_cache.install(app, settings)
     app.include_router(router)
     return app

@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI, Response, status
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.contrib.fastapi import RegisterTortoise, tortoise_exception_handlers
 
-from implementations.contract import http, schemas
+from implementations.contract import http, schemas, stats_cache
 from implementations.contract.security import Passwords
 from implementations.contract.settings import Settings
 from implementations.tortoise import crud
@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exception_handlers=tortoise_exception_handlers(),
     )
     http.install(app)
+    stats_cache.install(app, settings)
     app.add_middleware(use_tortoise_context)  # type: ignore[arg-type]
     app.include_router(router)
     return app

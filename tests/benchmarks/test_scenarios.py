@@ -12,11 +12,13 @@ cost. Statement counts are checked as the engine checks them.
 """
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import pytest
 
 import scenarios
+from benchmarks.redis_server import RedisServer
 from benchmarks.runner import Runner
 from implementations import IMPLEMENTATIONS
 from implementations.contract.counting import counting
@@ -26,15 +28,17 @@ ROUNDS = 20
 
 
 @pytest.fixture(scope="module")
-def runner(database_url: str) -> Iterator[Runner]:
-    with Runner(database_url, list(IMPLEMENTATIONS), PROFILE) as opened:
+def runner(database_url: str, redis_server: RedisServer) -> Iterator[Runner]:
+    with Runner(database_url, list(IMPLEMENTATIONS), PROFILE, redis_url=redis_server.url) as opened:
         yield opened
 
 
 @pytest.fixture(scope="module")
-def seeded(runner: Runner) -> dict[str, Any]:
-    """The scenario whose data is in the database now, and that data."""
-    return {"scenario": None, "data": None}
+def seeded(runner: Runner) -> Iterator[dict[str, Any]]:
+    """The scenario whose data is in the database now (opened, for those with ``open``), and
+    that data."""
+    with ExitStack() as stack:
+        yield {"scenario": None, "data": None, "opened": stack}
 
 
 def cases() -> Iterator[Any]:
@@ -64,6 +68,8 @@ def test_scenario(
         pytest.skip(f"{implementation} has no '{variant.how}' way to {variant.operation}")
     params = module.PARAMS[PROFILE][0]
     if seeded["scenario"] != name:  # tests run in scenario order: seed once per scenario
+        seeded["opened"].close()  # the previous scenario's close()
+        seeded["opened"].enter_context(runner.opened(module))
         runner.db.reset()
         seeded.update(scenario=name, data=module.setup(runner.db, params))
     data = seeded["data"]

@@ -85,7 +85,9 @@ STATEFUL_SETTINGS = settings(FUZZ_SETTINGS, max_examples=10, stateful_step_count
 def _operation_labels() -> list[str]:
     # Read at collection, from an app that is built and never started; every implementation
     # must have the same operations (test_every_implementation_publishes_the_same_operations).
-    app = create_app(next(iter(IMPLEMENTATIONS)), Settings(database_url="postgresql://unused/x"))
+    app = create_app(
+        next(iter(IMPLEMENTATIONS)), Settings(database_url="postgresql://unused/x", cache="none")
+    )
     operations = schemathesis.openapi.from_dict(app.openapi()).get_all_operations()
     return [operation.ok().label for operation in operations]
 

@@ -16,7 +16,7 @@ def test_pool_ceiling_is_the_one_from_settings(
     # Tortoise's client is reachable only inside the app's own context.
     with getattr(state, "_tortoise_context", None) or nullcontext():
         ceiling = state.database.max_connections
-    assert ceiling == Settings(database_url=database_url).pool_max
+    assert ceiling == Settings(database_url=database_url, cache="none").pool_max
 
 
 def test_every_implementation_names_a_driver_of_the_two_families() -> None:
