@@ -18,13 +18,15 @@ import asyncio
 import statistics
 import time
 import tracemalloc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import scenarios
 from benchmarks import metrics
+from benchmarks.concurrent_family import Family
 from benchmarks.timing import TIMINGS, Timing, slowdowns, timed_async, timed_sync
 from implementations import IMPLEMENTATIONS, create_port
 from implementations.contract.counting import settle
@@ -119,17 +121,34 @@ class Runner:
     # --- lifecycle ---------------------------------------------------------------------
 
     def __enter__(self) -> "Runner":
+        self._open_ports()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._close_ports()
+        self.loop.close()
+        self.db.close()
+
+    def _open_ports(self) -> None:
         for name in self.implementations:
             port = create_port(name, self.settings)
             self._await_if_async(port, port.open())
             self.ports[name] = port
-        return self
 
-    def __exit__(self, *_: object) -> None:
+    def _close_ports(self) -> None:
         for port in self.ports.values():
             self._await_if_async(port, port.close())
-        self.loop.close()
-        self.db.close()
+        self.ports.clear()
+
+    @contextmanager
+    def ports_released(self) -> Iterator[None]:
+        """Every port closed for the block and opened anew after it: a family that builds
+        pools of its own (pooling) has the server's connections to itself meanwhile."""
+        self._close_ports()
+        try:
+            yield
+        finally:
+            self._open_ports()
 
     def call(self, implementation: str, variant: Variant, op: Op) -> Any:
         """One call outside the timed loop, for tests and notebooks that want a result (and,
@@ -154,6 +173,9 @@ class Runner:
         rows: list[dict[str, Any]] = []
         for name in scenario_names:
             module = scenarios.load(name)
+            if getattr(module, "CONCURRENT", False):  # W workers at once: concurrent_family.py
+                rows.extend(Family(self, name, module).run())
+                continue
             self._record_not_applicable(name, module)
             for params in module.PARAMS[self.profile]:
                 rows.extend(self._run_params(name, module, params))
@@ -185,6 +207,8 @@ class Runner:
         nothing interleaved, Python code stays warm in the CPU's caches and an ORM's ratio
         reads 10-20% lower than it does in a run."""
         module = scenarios.load(scenario)
+        if getattr(module, "CONCURRENT", False):
+            return Family(self, scenario, module).run([params])
         rows = self._run_params(scenario, module, params)
         add_floor_ratios(rows, {scenario: module.FLOOR})
         return rows

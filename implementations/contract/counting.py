@@ -18,6 +18,7 @@ holds the request's round trips (``roundtrips.py``), which include what statemen
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -48,6 +49,9 @@ class StatementCounter:
     # Every exchange with the server, transaction control, pings and pool resets included:
     # fed by the driver-level connection classes of ``roundtrips.py``.
     round_trips: int = 0
+    # Seconds spent getting a connection: waiting for a free one, opening one, the pre-ping
+    # (``acquiring()`` around each implementation's checkout).
+    pool_wait_s: float = 0.0
 
 
 _active: ContextVar[StatementCounter | None] = ContextVar("ormbench_statements", default=None)
@@ -65,6 +69,19 @@ def record_round_trips(exchanges: int = 1) -> None:
     counter = _active.get()
     if counter is not None:
         counter.round_trips += exchanges
+
+
+@contextmanager
+def acquiring() -> Iterator[None]:
+    """Time the block, a pool checkout (or a connect, without a pool), into the active
+    counter's ``pool_wait_s``. It times the block even when it raises (a pool timeout)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        counter = _active.get()
+        if counter is not None:
+            counter.pool_wait_s += time.perf_counter() - started
 
 
 @contextmanager
