@@ -92,13 +92,12 @@ class Family:
         harness = db.connection.get_backend_pid()  # seeding and verifying: not a backend of theirs
         with self.runner.ports_released(), BackendSampler(db.url, harness) as sampler:
             self.sampler = sampler
-            room = self._room()
             for params in params_sets:
                 planned = self.module.PLAN[self.profile].get(params["workers"], ())
                 for config, variants in self._by_config(planned):
                     if config.pgbouncer and self.pgbouncer is None:
                         continue
-                    rows += self._group(params, config, variants, room)
+                    rows += self._group(params, config, variants)
         add_floor_ratios(rows)
         return rows
 
@@ -142,7 +141,7 @@ class Family:
     # --- one group: a configuration at a number of workers --------------------------------
 
     def _group(
-        self, params: dict[str, Any], config: Any, variants: list[Any], room: int
+        self, params: dict[str, Any], config: Any, variants: list[Any]
     ) -> list[dict[str, Any]]:
         workers = params["workers"]
         self.groups += 1
@@ -165,10 +164,11 @@ class Family:
                 )
                 for name in implementations
             }
-            needed = workers + sum(
-                s.pool_max for s in settings.values() if s.pooled
-            )  # idle pools, plus the busy one's workers at most
-            together = needed <= room
+            # Every pool held open at once, plus the workers of one unpooled implementation
+            # (only one runs at a time).
+            unpooled = any(not s.pooled for s in settings.values())
+            needed = sum(s.pool_max for s in settings.values() if s.pooled) + unpooled * workers
+            together = needed <= self._room()
             batches = [implementations] if together else [[name] for name in implementations]
             pairs: list[Pair] = []
             for batch in batches:

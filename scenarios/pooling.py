@@ -46,10 +46,10 @@ PARAMS = {
     for profile in WORKERS
 }
 # Rounds per pair, and how long one lasts: its operations are sized from the warm-up's
-# throughput (at least two per worker), so a round of a slow configuration (no pool) costs
+# throughput (at least one per worker), so a round of a slow configuration (no pool) costs
 # no more time than one of a fast one.
 ROUNDS = {"quick": 2, "standard": 3, "full": 6}
-ROUND_SECONDS = {"quick": 0.1, "standard": 0.25, "full": 1.0}
+ROUND_SECONDS = {"quick": 0.1, "standard": 0.2, "full": 1.0}
 VARIANTS = Variants()
 FLOOR: dict[str, str] = {}  # floor ratios are taken per configuration (concurrent_family.py)
 
@@ -233,8 +233,9 @@ def warm_up_operations(workers: int) -> int:
 
 
 def round_operations(profile: str, workers: int, ops_per_s: float) -> int:
-    """Operations in one round: ``ROUND_SECONDS`` at the warm-up's throughput."""
-    return max(warm_up_operations(workers), round(ops_per_s * ROUND_SECONDS[profile]))
+    """Operations in one round: ``ROUND_SECONDS`` at the warm-up's pace, one per worker at
+    least (the pool is saturated until the last few finish)."""
+    return max(workers, 20, round(ops_per_s * ROUND_SECONDS[profile]))
 
 
 def setup(db: seed.Database, params: dict[str, Any]) -> dict[str, Any]:

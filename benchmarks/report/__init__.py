@@ -41,6 +41,9 @@ neither. The standard blocks are unchanged, so the report of other scenarios is 
 from pathlib import Path
 
 from benchmarks import results
+
+# Scenario families' report modules: each registers its blocks on import.
+from benchmarks.report import pooling  # noqa: F401
 from benchmarks.report.blocks import Block
 from benchmarks.report.findings import headline
 from benchmarks.report.formatting import duration
@@ -48,8 +51,6 @@ from benchmarks.report.header import header, machine_text, settings_text
 from benchmarks.report.render import anchor, contents, plain, to_html, to_markdown
 from benchmarks.report.rows import Run, title_and_body
 from benchmarks.report.sections import register_section, section
-
-# Scenario families' report modules: each registers its blocks on import. None yet.
 
 __all__ = [
     "Run",
