@@ -188,7 +188,12 @@ def ratio_summary(pairs: list[tuple[Row, Row]]) -> tuple[int, int, int, float]:
 
 def single_call_pairs(run: Run, left: str, right: str) -> list[tuple[Row, Row]]:
     """Rows of one call at a time (a concurrent family's rows have their own finding)."""
-    return [pair for pair in paired(run, left, right) if "concurrency" not in pair[0]]
+
+    def concurrent(row: Row) -> bool:
+        module = run.module(row["scenario"])
+        return "concurrency" in row or bool(getattr(module, "CONCURRENT", False))
+
+    return [pair for pair in paired(run, left, right) if not concurrent(pair[0])]
 
 
 def sync_vs_async(run: Run) -> list[Block]:

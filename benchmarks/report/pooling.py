@@ -438,13 +438,17 @@ def exhaustion(run: Run, rows: list[Row]) -> list[str]:
 
 def under_concurrency(run: Run) -> list[Block]:
     """Sync vs async under concurrency, beside the single-call answer (findings.py)."""
+    if not rows_of(run):
+        return [
+            Paragraph(
+                "Not measured in this run: it has no `pooling` rows "
+                "(`ormbench bench --scenario pooling` runs them)."
+            )
+        ]
     rows = rows_of(run, config="parity")
     if not rows:
         return [
-            Paragraph(
-                "Cannot be computed: this run has no `pooling` rows with the parity pool "
-                "(run `ormbench bench --scenario pooling`)."
-            )
+            Paragraph("Cannot be computed: this run has no `pooling` rows with the parity pool.")
         ]
     workers = sorted({concurrency(r)["workers"] for r in rows})
     blocks: list[Block] = [

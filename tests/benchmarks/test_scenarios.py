@@ -39,6 +39,8 @@ def seeded(runner: Runner) -> dict[str, Any]:
 
 def cases() -> Iterator[Any]:
     for name in scenarios.SCENARIOS:
+        if getattr(scenarios.load(name), "CONCURRENT", False):
+            continue  # W workers at once: measured by `ormbench bench` only, not call by call
         for variant in scenarios.load(name).VARIANTS:
             for implementation in IMPLEMENTATIONS:
                 yield pytest.param(
