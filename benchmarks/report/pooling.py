@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from benchmarks.report.blocks import Block, Bullets, Heading, Image, Paragraph, Table
 from benchmarks.report.charts import ChartPath
@@ -177,12 +178,17 @@ def plan_note(run: Run) -> list[Block]:
 
 
 def throughput_chart(run: Run, rows: list[Row], path: Any) -> None:
+    """A line per implementation (color) and configuration (line style) that ran at two
+    worker counts or more; a configuration run at one count only is in the tables."""
     kinds = [kind for kind in WORKLOADS if any(workload(r) == kind for r in rows)]
-    figure = Figure(figsize=(11, 4.6 * len(kinds)), dpi=110, layout="constrained")
-    configs = list(dict.fromkeys(concurrency(r)["config"] for r in rows))
+    figure = Figure(figsize=(10, 4.2 * len(kinds)), dpi=110, layout="constrained")
+    counts: dict[str, set[int]] = {}
+    for row in rows:
+        counts.setdefault(concurrency(row)["config"], set()).add(concurrency(row)["workers"])
+    configs = [config for config, seen in counts.items() if len(seen) > 1]
     for index, kind in enumerate(kinds, start=1):
         axes = figure.add_subplot(len(kinds), 1, index)
-        for config_number, config in enumerate(configs):
+        for number, config in enumerate(configs):
             for implementation in run.implementations:
                 points = sorted(
                     (concurrency(r)["workers"], r["ops_per_s"])
@@ -190,25 +196,40 @@ def throughput_chart(run: Run, rows: list[Row], path: Any) -> None:
                     if workload(r) == kind
                     and r["implementation"] == implementation
                     and concurrency(r)["config"] == config
+                    and r["ops_per_s"] > 0
                 )
-                if not points:
-                    continue
-                axes.plot(
-                    [w for w, _ in points],
-                    [t for _, t in points],
-                    color=run.color(implementation),
-                    linestyle=STYLES[config_number % len(STYLES)] if len(points) > 1 else "",
-                    marker=MARKERS[config_number % len(MARKERS)],
-                    label=f"{implementation}, {config}",
-                )
-        axes.set_xscale("log", base=2)
+                if len(points) > 1:
+                    axes.plot(
+                        [w for w, _ in points],
+                        [t for _, t in points],
+                        color=run.color(implementation),
+                        linestyle=STYLES[number % len(STYLES)],
+                        marker=MARKERS[number % len(MARKERS)],
+                    )
         workers = sorted({concurrency(r)["workers"] for r in rows})
+        axes.set_xscale("log", base=2)
+        axes.set_yscale("log")
         axes.set_xticks(workers, [str(w) for w in workers])
         axes.set_xlabel("workers (threads for sync, tasks for async)", fontsize=9)
-        axes.set_ylabel("operations per second", fontsize=9)
+        axes.set_ylabel("operations per second (log)", fontsize=9)
         axes.set_title(f"{WORKLOADS[kind]}: throughput against workers", fontsize=10)
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize=7, ncols=3, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        axes.grid(alpha=0.3, which="both")
+    handles = [
+        Line2D([], [], color=run.color(name), label=name)
+        for name in run.implementations
+        if any(r["implementation"] == name for r in rows)
+    ] + [
+        Line2D(
+            [],
+            [],
+            color="#555555",
+            linestyle=STYLES[number % len(STYLES)],
+            marker=MARKERS[number % len(MARKERS)],
+            label=f"pool: {config}",
+        )
+        for number, config in enumerate(configs)
+    ]
+    figure.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
     figure.savefig(path, format="png", metadata={"Software": None})
 
 
@@ -321,8 +342,9 @@ def pool_size(run: Run, rows: list[Row]) -> list[str]:
             f"**Pool size, {workers} workers**: a pool of {workers} against the parity 10 is "
             f"{verdict} ({ratio_list(found)}); the p95 wait for a connection goes "
             + "; ".join(f"`{n}` {duration(a)} → {duration(b)}" for n, a, b in waits)
-            + ". More connections than the server has cores mostly move the queue from the "
-            "pool into PostgreSQL."
+            + ". A pool as large as the workers ends the wait for a connection; whether it adds "
+            "throughput depends on whether the pool was the bottleneck, not the cores the "
+            "client and PostgreSQL share."
         )
     for workers, found in by_workers(compare(run, rows, "default", "parity")).items():
         ceilings = ", ".join(
@@ -373,8 +395,8 @@ def pre_ping(run: Run, rows: list[Row]) -> list[str]:
         )
         lines.append(
             f"**pool_pre_ping, {workers} workers**: {ratio_list(found)} of the throughput without "
-            f"it; round trips per operation {extra}. It buys detection of dead connections at "
-            "one round trip per checkout."
+            f"it; round trips per operation {extra}: what it costs per checkout to find a dead "
+            "connection before a query does."
         )
     return lines
 
@@ -426,9 +448,8 @@ def exhaustion(run: Run, rows: list[Row]) -> list[str]:
                 f"{concurrency(r)['operations']}"
                 for r in same
             )
-            + ". A timeout is an answer in bounded time (the API turns it into a 503); "
-            "Tortoise never times out a checkout, so its requests queue, and its p99 is the "
-            "price."
+            + ". A timeout is an answer in bounded time; Tortoise never times out a checkout, "
+            "so its operations queue instead, and its p99 (table above) is the price."
         )
     return lines
 
