@@ -18,7 +18,7 @@ from benchmarks.report.formatting import (
     round_trips,
     statements,
 )
-from benchmarks.report.pooling import under_concurrency
+from benchmarks.report.pooling_advice import under_concurrency
 from benchmarks.report.rows import FLOOR_BY_DRIVER, Run, fastest, ordered_groups, paired
 
 GET_FLOOR = "get_by_sql"  # crud's floor for get by id
