@@ -203,8 +203,14 @@ def wait_chart(run: Run, rows: list[Row], path: Any) -> bool:
     shown = [r for r in rows if concurrency(r)["workers"] == richest and workload(r) == "get"]
     if not shown:
         return False
+    module = run.module(SCENARIO)
+    order = list(getattr(module, "CONFIGS", {}))  # the configurations' declared order
+
+    def rank(config: str) -> int:
+        return order.index(config) if config in order else len(order)
+
     shown.sort(
-        key=lambda r: (concurrency(r)["config"], run.implementation_rank(r["implementation"]))
+        key=lambda r: (rank(concurrency(r)["config"]), run.implementation_rank(r["implementation"]))
     )
     figure = Figure(figsize=(10, 1.5 + 0.28 * len(shown)), dpi=110, layout="constrained")
     axes = figure.add_subplot()
