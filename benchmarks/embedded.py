@@ -51,8 +51,8 @@ def _others_can_run(path: Path) -> bool:
     return all(p.stat().st_mode & stat.S_IXOTH for p in [path, *path.parents])
 
 
-def _user_ids() -> tuple[int, int] | None:
-    """The (uid, gid) to run the server as: None unless we are root."""
+def unprivileged_user() -> tuple[int, int] | None:
+    """The (uid, gid) to run a server as (PostgreSQL, PgBouncer): None unless we are root."""
     if os.geteuid() != 0:
         return None
     try:
@@ -109,7 +109,7 @@ class EmbeddedPostgres:
     def __init__(self, bin_dir: Path | None = None) -> None:
         configured = os.environ.get("PG_BIN")
         self.bin_dir = bin_dir or (Path(configured) if configured else _wheel_bin())
-        self.ids = _user_ids()
+        self.ids = unprivileged_user()
         if self.ids is not None:
             self.bin_dir = _reachable_bin(self.bin_dir)
         self.root: Path | None = None

@@ -16,6 +16,47 @@ import jsonschema
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 
+_SECONDS = {"type": "number", "minimum": 0}
+_COUNT = {"type": "integer", "minimum": 0}
+CONCURRENCY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "workers",
+        "config",
+        "operations",
+        "succeeded",
+        "timeouts",
+        "errors",
+        "latency_p99_s",
+        "pool_wait_p50_s",
+        "pool_wait_p95_s",
+        "connections_per_1000_ops",
+        "peak_backends",
+    ],
+    "properties": {
+        "workers": {"type": "integer", "minimum": 1},
+        "config": {"type": "string"},
+        "event_loop": {"enum": ["asyncio", "uvloop", "threads"]},
+        "pgbouncer": {"type": "boolean"},
+        "interleaved": {"type": "boolean"},
+        "operations": _COUNT,
+        "succeeded": _COUNT,
+        "timeouts": _COUNT,
+        "errors": {"type": "object", "additionalProperties": _COUNT},
+        "wall_s": _SECONDS,
+        "ops_per_s_rounds": {"type": "array", "items": {"type": "number", "minimum": 0}},
+        "latency_p50_s": _SECONDS,
+        "latency_p95_s": _SECONDS,
+        "latency_p99_s": _SECONDS,
+        "pool_wait_p50_s": _SECONDS,
+        "pool_wait_p95_s": _SECONDS,
+        "connections_per_1000_ops": {"type": "number", "minimum": 0},
+        "peak_backends": _COUNT,
+        "pool_ceiling": {"type": ["integer", "null"], "minimum": 1},
+        "settings": {"type": "object"},
+    },
+}
+
 ROW_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": [
@@ -49,7 +90,9 @@ ROW_SCHEMA: dict[str, Any] = {
         "mean_s": {"type": "number", "exclusiveMinimum": 0},
         "p95_s": {"type": "number", "exclusiveMinimum": 0},
         "iqr_s": {"type": "number", "minimum": 0},
-        "ops_per_s": {"type": "number", "exclusiveMinimum": 0},
+        # Single-call rows: 1 / median_s. Concurrent rows (pooling): operations that
+        # succeeded per second, which is 0 when a pool timed every one of them out.
+        "ops_per_s": {"type": "number", "minimum": 0},
         "queries_per_op": {"type": "number", "minimum": 0},
         "queries_vary": {"type": "boolean"},
         "round_trips_per_op": {"type": "number", "minimum": 0},
@@ -76,6 +119,8 @@ ROW_SCHEMA: dict[str, Any] = {
         "samples_s": {"type": "array", "items": {"type": "number"}, "minItems": 1},
         "round_medians_s": {"type": "array", "items": {"type": "number"}},
         "cpu_round_medians_s": {"type": "array", "items": {"type": "number"}},
+        # Concurrent families only (pooling): W workers at once, see docs/results-format.md.
+        "concurrency": CONCURRENCY_SCHEMA,
         "baseline_ratios": {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "number"}},

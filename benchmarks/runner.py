@@ -35,6 +35,7 @@ from typing import Any
 
 import scenarios
 from benchmarks import metrics
+from benchmarks.concurrent_family import Family
 from benchmarks.database import Server, fresh_database
 from benchmarks.timing import TIMINGS, Timing, slowdowns, timed_async, timed_sync
 from implementations import IMPLEMENTATIONS, create_port
@@ -145,17 +146,34 @@ class Runner:
     # --- lifecycle ---------------------------------------------------------------------
 
     def __enter__(self) -> "Runner":
+        self._open_ports()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._close_ports()
+        self.loop.close()
+        self.db.close()
+
+    def _open_ports(self) -> None:
         for name in self.implementations:
             port = create_port(name, self.settings)
             self._await_if_async(port, port.open())
             self.ports[name] = port
-        return self
 
-    def __exit__(self, *_: object) -> None:
+    def _close_ports(self) -> None:
         for port in self.ports.values():
             self._await_if_async(port, port.close())
-        self.loop.close()
-        self.db.close()
+        self.ports.clear()
+
+    @contextmanager
+    def ports_released(self) -> Iterator[None]:
+        """Every port closed for the block and opened anew after it: a family that builds
+        pools of its own (pooling) has the server's connections to itself meanwhile."""
+        self._close_ports()
+        try:
+            yield
+        finally:
+            self._open_ports()
 
     def call(self, implementation: str, variant: Variant, op: Op) -> Any:
         """One call outside the timed loop, for tests and notebooks that want a result (and,
@@ -182,6 +200,9 @@ class Runner:
         rows: list[dict[str, Any]] = []
         for name in scenario_names:
             module = scenarios.load(name)
+            if getattr(module, "CONCURRENT", False):  # W workers at once: concurrent_family.py
+                rows.extend(Family(self, name, module).run())
+                continue
             if self._needs_own_database(module):
                 rows.extend(self._in_own_database(lambda own, name=name: own.run([name])))
                 continue
@@ -240,6 +261,8 @@ class Runner:
         nothing interleaved, Python code stays warm in the CPU's caches and an ORM's ratio
         reads 10-20% lower than it does in a run."""
         module = scenarios.load(scenario)
+        if getattr(module, "CONCURRENT", False):
+            return Family(self, scenario, module).run([params])
         if self._needs_own_database(module):
             return self._in_own_database(lambda own: own.rerun(scenario, params))
         with self.opened(module):

@@ -39,6 +39,7 @@ SCENARIOS = (
     "filter_sort",
     "aggregation",
     "transactions",
+    "pooling",
     "indexing",
     "caching",
 )
@@ -97,6 +98,11 @@ class Variants:
             return function
 
         return register
+
+    def include(self, variant: Variant) -> None:
+        """Register a variant built elsewhere (a family that combines workloads with
+        configurations builds its own, see ``pooling.py``)."""
+        self._variants[variant.name] = variant
 
     def __iter__(self) -> Iterator[Variant]:
         return iter(self._variants.values())

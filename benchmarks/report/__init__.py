@@ -15,6 +15,8 @@ The modules, one job each, in the order the report is built:
 - ``charts``: the bar chart of one scenario and params;
 - ``sections``: one section per scenario, and the hook below;
 - ``render``: Markdown, HTML, and the contents with their anchors;
+- ``pooling`` and ``pooling_advice``: the pooling family's section (tables, charts, advice)
+  and its headline finding, sync vs async under concurrency;
 - this module: ``build`` puts the blocks in order, ``write_report`` writes the files.
 
 Adding to a scenario's section (pooling, caching, indexing, ...): write
@@ -46,6 +48,7 @@ from benchmarks import results
 from benchmarks.report import (
     caching,  # noqa: F401
     indexing,  # noqa: F401
+    pooling,  # noqa: F401
 )
 from benchmarks.report.blocks import Block
 from benchmarks.report.findings import headline

@@ -18,6 +18,7 @@ from benchmarks.report.formatting import (
     round_trips,
     statements,
 )
+from benchmarks.report.pooling_advice import under_concurrency
 from benchmarks.report.rows import FLOOR_BY_DRIVER, Run, fastest, ordered_groups, paired
 
 GET_FLOOR = "get_by_sql"  # crud's floor for get by id
@@ -192,8 +193,18 @@ def ratio_summary(pairs: list[tuple[Row, Row]]) -> tuple[int, int, int, float]:
     return faster, len(ratios) - faster, noise, statistics.median(ratios)
 
 
+def single_call_pairs(run: Run, left: str, right: str) -> list[tuple[Row, Row]]:
+    """Rows of one call at a time (a concurrent family's rows have their own finding)."""
+
+    def concurrent(row: Row) -> bool:
+        module = run.module(row["scenario"])
+        return "concurrency" in row or bool(getattr(module, "CONCURRENT", False))
+
+    return [pair for pair in paired(run, left, right) if not concurrent(pair[0])]
+
+
 def sync_vs_async(run: Run) -> list[Block]:
-    pairs = paired(run, SYNC_ORM, ASYNC_ORM)
+    pairs = single_call_pairs(run, SYNC_ORM, ASYNC_ORM)
     if not pairs:
         return [
             Paragraph(
@@ -209,10 +220,11 @@ def sync_vs_async(run: Run) -> list[Block]:
         f"median async/sync ratio is {ratio(middle)}, so async is {verdict} per call here. "
         "These are single-connection latencies, one call at a time: they measure what async "
         "costs or saves per operation, not throughput under concurrency, where an event loop "
-        "keeps many requests waiting on the database at once. That question is for the load runs."
+        "keeps many requests waiting on the database at once. That question is the next "
+        "finding's, from the `pooling` scenario."
     )
     blocks: list[Block] = [Paragraph(summary)]
-    floors = paired(run, "raw_psycopg2", "raw_asyncpg")
+    floors = single_call_pairs(run, "raw_psycopg2", "raw_asyncpg")
     if floors:
         *_, floor_middle = ratio_summary(floors)
         blocks.append(
@@ -260,4 +272,6 @@ def headline(run: Run) -> list[Block]:
     blocks.append(Heading(3, "3. Each ORM against its floors, get by id: where the time goes"))
     blocks += get_overhead(run)
     blocks.append(Heading(3, "4. Sync vs async SQLAlchemy, head to head: is async faster?"))
-    return blocks + sync_vs_async(run)
+    blocks += sync_vs_async(run)
+    blocks.append(Heading(3, "5. Sync vs async under concurrency: W workers at once"))
+    return blocks + under_concurrency(run)

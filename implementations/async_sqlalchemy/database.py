@@ -2,9 +2,11 @@
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import uuid4
 
 from fastapi import Depends, Request
+from sqlalchemy import AsyncAdaptedQueuePool
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,8 +18,8 @@ from implementations.contract.counting import PoolStats
 from implementations.contract.roundtrips import AsyncpgRoundTripConnection
 from implementations.contract.settings import Settings
 
-# The same hook as the sync implementation, so both SQLAlchemy implementations count alike.
-from implementations.sync_sqlalchemy.database import watch
+# The same hooks as the sync implementation, so both SQLAlchemy implementations count alike.
+from implementations.sync_sqlalchemy.database import ceiling, pool_options, watch
 
 
 @dataclass
@@ -46,25 +48,35 @@ class Database:
         self.pool_stats = watch(self.engine.sync_engine)
 
     @property
-    def max_connections(self) -> int:
-        """The pool's ceiling, read from the pool itself (QueuePool keeps no public max)."""
-        return self.engine.pool.size() + self.engine.pool._max_overflow  # type: ignore[attr-defined]
+    def max_connections(self) -> int | None:
+        """The pool's ceiling, read from the pool itself (None for a NullPool)."""
+        return ceiling(self.engine.pool)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
 
 def open_database(settings: Settings) -> Database:
+    # Round trips are counted below SQLAlchemy, in asyncpg's protocol.
+    connect_args: dict[str, Any] = {"connection_class": AsyncpgRoundTripConnection}
+    if settings.application_name:
+        connect_args["server_settings"] = {"application_name": settings.application_name}
+    if not settings.statement_cache:
+        # Behind PgBouncer in transaction mode a named prepared statement may be met on
+        # another server connection: no caches, and a unique name for the statements
+        # SQLAlchemy still prepares (SQLAlchemy's asyncpg dialect docs, "Prepared
+        # Statement Name with PGBouncer").
+        connect_args |= {
+            "statement_cache_size": 0,
+            "prepared_statement_cache_size": 0,
+            "prepared_statement_name_func": lambda: f"__asyncpg_{uuid4()}__",
+        }
     engine = create_async_engine(
         settings.url_for("asyncpg"),
-        pool_size=settings.pool_size,
-        max_overflow=settings.max_overflow,
-        pool_timeout=settings.pool_timeout,
-        pool_recycle=settings.pool_recycle,
+        **pool_options(settings, AsyncAdaptedQueuePool),
         pool_pre_ping=settings.pool_pre_ping,
         echo=settings.echo,
-        # Round trips are counted below SQLAlchemy, in asyncpg's protocol.
-        connect_args={"connection_class": AsyncpgRoundTripConnection},
+        connect_args=connect_args,
     )
     return Database(engine)
 

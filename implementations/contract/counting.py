@@ -18,6 +18,7 @@ holds the request's round trips (``roundtrips.py``), which include what statemen
 
 import asyncio
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -63,6 +64,9 @@ class StatementCounter:
     # scenario EXPLAINs exactly what an implementation sent). None, the default, keeps
     # nothing, so counting costs what it did.
     sent: list[Sent] | None = None
+    # Seconds spent getting a connection: waiting for a free one, opening one, the pre-ping
+    # (``acquiring()`` around each implementation's checkout).
+    pool_wait_s: float = 0.0
 
 
 _active: ContextVar[StatementCounter | None] = ContextVar("ormbench_statements", default=None)
@@ -92,6 +96,19 @@ def record_elsewhere(statements: int, round_trips: int) -> None:
     if counter is not None:
         counter.statements += statements
         counter.round_trips += round_trips
+
+
+@contextmanager
+def acquiring() -> Iterator[None]:
+    """Time the block, a pool checkout (or a connect, without a pool), into the active
+    counter's ``pool_wait_s``. It times the block even when it raises (a pool timeout)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        counter = _active.get()
+        if counter is not None:
+            counter.pool_wait_s += time.perf_counter() - started
 
 
 @contextmanager

@@ -34,6 +34,24 @@ class Settings(BaseSettings):
     pool_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for a connection")
     pool_recycle: int = Field(default=-1, description="seconds before a connection is replaced")
     pool_pre_ping: bool = Field(default=False, description="ping on checkout (one round trip)")
+    # The knobs below exist for the pooling benchmark's configurations (scenarios/pooling.py);
+    # their defaults are what every implementation does otherwise.
+    pooled: bool = Field(
+        default=True,
+        description="False: no pool, a new connection per operation (NullPool, "
+        "psycopg2.connect, asyncpg.connect; Tortoise: a pool whose connections serve one query)",
+    )
+    pool_reset_on_release: bool = Field(
+        default=True, description="asyncpg pools: send asyncpg's reset query on every release"
+    )
+    statement_cache: bool = Field(
+        default=True,
+        description="False: asyncpg's and SQLAlchemy's prepared statement caches off, unnamed "
+        "statements (what PgBouncer in transaction mode needs)",
+    )
+    application_name: str | None = Field(
+        default=None, description="the name the server shows in pg_stat_activity"
+    )
     echo: bool = False
     # Argon2id cost. OWASP's minimum (19 MiB, 2 passes) by default; benchmarks and tests lower
     # it, and say so, because hashing would otherwise dominate every create-user timing.

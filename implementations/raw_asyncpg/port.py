@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from implementations.contract import schemas
 from implementations.contract.ways import PortBase
 from implementations.raw_asyncpg import crud, variants
-from implementations.raw_asyncpg.database import Connection, open_database
+from implementations.raw_asyncpg.database import Connection, Database, open_database
 
 Row = Any  # an asyncpg Record (variants.py) or a dict (crud.py)
 
@@ -43,16 +43,23 @@ class Port(PortBase):
 
     async def open(self) -> None:
         self._database = await open_database(self.settings)
-        # For the ways that skip asyncpg's reset on release (no_reset, transaction).
-        self._unreset = await open_database(
-            self.settings, reset=False, stats=self._database.pool_stats
-        )
+        # For the ways that skip asyncpg's reset on release (no_reset, transaction), opened
+        # on their first call: a port that never uses it holds no connection for it.
+        self._unreset: Database | None = None
 
     async def close(self) -> None:
         if self._database is not None:
             await self._database.close()
-            await self._unreset.close()
-            self._database = None
+            if self._unreset is not None:
+                await self._unreset.close()
+            self._database = self._unreset = None
+
+    async def _unreset_database(self) -> Database:
+        if self._unreset is None:
+            self._unreset = await open_database(
+                self.settings, reset=False, stats=self.database.pool_stats
+            )
+        return self._unreset
 
     @asynccontextmanager
     async def _connection(self, operation: str, how: str) -> AsyncIterator[Connection]:
@@ -69,7 +76,7 @@ class Port(PortBase):
         if how == "sql":
             async with self._connection("get_user", how) as connection:
                 return await variants.get_user_sql(connection, user_id)
-        async with self._unreset.connection() as connection:
+        async with (await self._unreset_database()).connection() as connection:
             if how == "no_reset":
                 return await variants.get_user_sql(connection, user_id)
             if how == "transaction":

@@ -9,9 +9,10 @@ atomic opens a transaction explicitly (``transaction()`` below).
 """
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
 import psycopg2.extensions
@@ -20,7 +21,7 @@ import psycopg2.sql
 from fastapi import Depends, Request
 from psycopg2.pool import ThreadedConnectionPool
 
-from implementations.contract.counting import PoolStats, record
+from implementations.contract.counting import PoolStats, acquiring, record
 from implementations.contract.roundtrips import (
     Psycopg2RoundTripConnection,
     Psycopg2RoundTripCursor,
@@ -85,36 +86,60 @@ class Database:
     """What the app holds for its lifetime: the pool and its event counts.
 
     psycopg2's pool raises at once when every connection is taken; a semaphore makes a
-    request wait up to ``timeout`` instead, as SQLAlchemy's QueuePool does.
+    request wait up to ``timeout`` instead, as SQLAlchemy's QueuePool does. Without a pool
+    (``pool`` None, ``Settings.pooled`` off), every block opens its own connection with
+    ``connect`` and closes it afterwards.
     """
 
-    pool: ThreadedConnectionPool
+    pool: ThreadedConnectionPool | None
     timeout: float
     pool_stats: PoolStats
-    _free: threading.BoundedSemaphore = field(init=False)
+    connect: Callable[[], Connection] | None = None
+    _free: threading.BoundedSemaphore | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self._free = threading.BoundedSemaphore(self.pool.maxconn)
+        if self.pool is not None:
+            self._free = threading.BoundedSemaphore(self.pool.maxconn)
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
         """A pooled connection for the block, put back (or discarded if broken) afterwards."""
-        if not self._free.acquire(timeout=self.timeout):
-            raise PoolTimeout(f"no connection free after {self.timeout} s")
-        try:
-            connection = self.pool.getconn()
-            self.pool_stats.checkouts += 1
-            try:
+        if self.pool is None or self._free is None:
+            with self._unpooled() as connection:
                 yield connection
-            finally:
-                self._put_back(connection)
+            return
+        with acquiring():  # the operation's pool wait (contract/counting.py)
+            if not self._free.acquire(timeout=self.timeout):
+                raise PoolTimeout(f"no connection free after {self.timeout} s")
+            try:
+                connection = self.pool.getconn()
+            except BaseException:
+                self._free.release()
+                raise
+        self.pool_stats.checkouts += 1
+        try:
+            yield connection
         finally:
+            self._put_back(connection)
             self._free.release()
+
+    @contextmanager
+    def _unpooled(self) -> Iterator[Connection]:
+        assert self.connect is not None
+        with acquiring():
+            connection = self.connect()
+        self.pool_stats.checkouts += 1
+        try:
+            yield connection
+        finally:
+            connection.close()  # also rolls back whatever was left uncommitted
+            self.pool_stats.checkins += 1
 
     def _put_back(self, connection: Connection) -> None:
         # transaction() ends its own work, so a connection comes back idle and in autocommit
         # unless it broke on the way. A broken one is closed, which also rolls back whatever
         # it left uncommitted, and the pool opens a fresh one when it needs to.
+        assert self.pool is not None
         broken = (
             bool(connection.closed)
             or not connection.autocommit
@@ -124,12 +149,13 @@ class Database:
         self.pool_stats.checkins += 1
 
     @property
-    def max_connections(self) -> int:
-        """The pool's ceiling, read from the pool itself."""
-        return self.pool.maxconn
+    def max_connections(self) -> int | None:
+        """The pool's ceiling, read from the pool itself (None without a pool)."""
+        return None if self.pool is None else self.pool.maxconn
 
     def close(self) -> None:
-        self.pool.closeall()
+        if self.pool is not None:
+            self.pool.closeall()
 
 
 def open_database(settings: Settings) -> Database:
@@ -141,15 +167,20 @@ def open_database(settings: Settings) -> Database:
             self.autocommit = True
             stats.connects += 1
 
+    options: dict[str, Any] = {
+        "connection_factory": PooledConnection,
+        "cursor_factory": CountingCursor,
+    }
+    if settings.application_name:
+        options["application_name"] = settings.application_name
+    if not settings.pooled:
+        connect = partial(psycopg2.connect, settings.url_for("libpq"), **options)
+        return Database(None, settings.pool_timeout, stats, connect)
     # minconn = pool_size: psycopg2 keeps at most minconn idle connections and closes the
     # rest as they come back, so pool_size stay open and overflow ones (up to pool_max) are
     # closed after use, as in SQLAlchemy's QueuePool. The first pool_size open right here.
     pool = ThreadedConnectionPool(
-        settings.pool_size,
-        settings.pool_max,
-        settings.url_for("libpq"),
-        connection_factory=PooledConnection,
-        cursor_factory=CountingCursor,
+        settings.pool_size, settings.pool_max, settings.url_for("libpq"), **options
     )
     return Database(pool, settings.pool_timeout, stats)
 

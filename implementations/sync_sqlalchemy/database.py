@@ -2,14 +2,15 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, NullPool, Pool, QueuePool, create_engine, event
 from sqlalchemy.engine.interfaces import ExecuteStyle
 from sqlalchemy.orm import Session, sessionmaker
 
-from implementations.contract.counting import PoolStats, record
+from implementations.contract.counting import PoolStats, acquiring, record
 from implementations.contract.roundtrips import Psycopg2RoundTripConnection
 from implementations.contract.settings import Settings
 
@@ -40,9 +41,10 @@ class Database:
         watch(self.read_engine, self.pool_stats)
 
     @property
-    def max_connections(self) -> int:
-        """The pool's ceiling, read from the pool itself (QueuePool keeps no public max)."""
-        return self.engine.pool.size() + self.engine.pool._max_overflow  # type: ignore[attr-defined]
+    def max_connections(self) -> int | None:
+        """The pool's ceiling, read from the pool itself (QueuePool keeps no public max);
+        None without a pool (NullPool opens as many as are asked for)."""
+        return ceiling(self.engine.pool)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -54,18 +56,52 @@ def open_database(settings: Settings) -> Database:
 
 
 def _engine(settings: Settings, **options: Any) -> Engine:
+    connect_args: dict[str, Any] = {"connection_factory": Psycopg2RoundTripConnection}
+    if settings.application_name:
+        connect_args["application_name"] = settings.application_name
     return create_engine(
         settings.url_for("psycopg2"),
-        pool_size=settings.pool_size,
-        max_overflow=settings.max_overflow,
-        pool_timeout=settings.pool_timeout,
-        pool_recycle=settings.pool_recycle,
+        **pool_options(settings, QueuePool),
         pool_pre_ping=settings.pool_pre_ping,
         echo=settings.echo,
         # Round trips are counted below SQLAlchemy, in psycopg2's connection and cursors.
-        connect_args={"connection_factory": Psycopg2RoundTripConnection},
+        connect_args=connect_args,
         **options,
     )
+
+
+def pool_options(settings: Settings, queue_pool: type[Pool]) -> dict[str, Any]:
+    """The pool arguments of ``create_engine`` from the settings: ``queue_pool`` sized by
+    them, or NullPool (a new connection per checkout) when ``pooled`` is off; either timed."""
+    if not settings.pooled:
+        return {"poolclass": timed(NullPool), "pool_recycle": settings.pool_recycle}
+    return {
+        "poolclass": timed(queue_pool),
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.max_overflow,
+        "pool_timeout": settings.pool_timeout,
+        "pool_recycle": settings.pool_recycle,
+    }
+
+
+@cache
+def timed(pool_class: type[Pool]) -> type[Pool]:
+    """``pool_class`` whose checkout is timed into the operation's pool wait (``acquiring``):
+    waiting for a free connection, opening one, the pre-ping. ``connect()`` is what
+    ``Engine.raw_connection`` calls for every checkout."""
+
+    def connect(self: Pool) -> Any:
+        with acquiring():
+            return pool_class.connect(self)
+
+    return type(pool_class.__name__, (pool_class,), {"connect": connect})
+
+
+def ceiling(pool: Pool) -> int | None:
+    """The most connections ``pool`` holds at once: None for a NullPool."""
+    if isinstance(pool, NullPool):
+        return None
+    return pool.size() + pool._max_overflow  # type: ignore[attr-defined]
 
 
 def watch(engine: Engine, stats: PoolStats | None = None) -> PoolStats:

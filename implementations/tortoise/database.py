@@ -16,6 +16,10 @@ The other way in, the ``tortoise.db_client`` logger at DEBUG, logs an ``executem
 line and sees only what passes through Tortoise's client methods, so the count would have to
 be corrected by hand; it would also make every query pay for DEBUG logging.
 ``setup=`` and ``reset=`` count pool checkouts and checkins for ``PoolStats``.
+
+The config names this module as Tortoise's engine, so Tortoise builds its client from
+``client_class`` below: its own asyncpg client, with the pool's ``acquire`` timed into the
+operation's pool wait (contract/counting.py, ``acquiring``). Nothing else differs.
 """
 
 from collections.abc import Iterator
@@ -24,10 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise import connections
+from tortoise.backends.asyncpg import AsyncpgDBClient
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, _current_context
 
-from implementations.contract.counting import PoolStats, count_asyncpg
+from implementations.contract.counting import PoolStats, acquiring, count_asyncpg
 from implementations.contract.roundtrips import AsyncpgRoundTripConnection
 from implementations.contract.settings import Settings
 
@@ -56,6 +61,7 @@ class Database:
     def config(self) -> dict[str, Any]:
         """The config for ``Tortoise.init`` / ``RegisterTortoise``."""
         connection = expand_db_url(self.settings.url_for("tortoise"))
+        connection["engine"] = __name__  # client_class below: Tortoise's, acquire timed
         connection["credentials"].update(self._pool_options())
         return {
             "connections": {"default": connection},
@@ -84,7 +90,21 @@ class Database:
             "init": self._connected,
             "setup": self._checked_out,
             "reset": self._checked_in,
+            **self._configured(),
         }
+
+    def _configured(self) -> dict[str, Any]:
+        """What the pooling benchmark's settings change (their defaults change nothing)."""
+        settings, options = self.settings, {}
+        if settings.application_name:
+            options["application_name"] = settings.application_name
+        if not settings.statement_cache:
+            options["statement_cache_size"] = 0  # unnamed statements, as PgBouncer needs
+        if not settings.pooled:
+            # Tortoise always builds an asyncpg pool; the nearest it comes to no pool is a
+            # connection closed after one query and opened anew for the next (max_queries).
+            options |= {"minsize": 0, "max_queries": 1}
+        return options
 
     async def _connected(self, connection: Any) -> None:
         # asyncpg awaits init=; count_asyncpg itself is a plain function.
@@ -102,8 +122,35 @@ class Database:
         self.pool_stats.checkins += 1
 
 
-def open_database(settings: Settings, *, reset: bool = True) -> Database:
-    return Database(settings, reset_on_release=reset)
+def open_database(settings: Settings, *, reset: bool | None = None) -> Database:
+    """``reset`` defaults to ``Settings.pool_reset_on_release``."""
+    default = settings.pool_reset_on_release
+    return Database(settings, reset_on_release=default if reset is None else reset)
+
+
+class _TimedPool:
+    """An asyncpg pool whose ``acquire`` is timed; everything else is the pool's. Tortoise
+    only ever awaits ``pool.acquire()`` (never ``async with``), so this is the one door."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+    async def acquire(self, **options: Any) -> Any:
+        with acquiring():
+            return await self._pool.acquire(**options)
+
+
+class Client(AsyncpgDBClient):
+    """Tortoise's asyncpg client; its pool's checkouts are timed (``_TimedPool``)."""
+
+    async def create_pool(self, **kwargs: Any) -> Any:
+        return _TimedPool(await super().create_pool(**kwargs))
+
+
+client_class = Client  # what Tortoise reads from the module its config names as engine
 
 
 @contextmanager

@@ -45,6 +45,8 @@ def cases() -> Iterator[Any]:
     for name in scenarios.SCENARIOS:
         if getattr(scenarios.load(name), "OWN_DATABASE", False):
             continue  # changes its schema: `ormbench bench --scenario NAME` runs it in its own
+        if getattr(scenarios.load(name), "CONCURRENT", False):
+            continue  # W workers at once: measured by `ormbench bench` only, not call by call
         for variant in scenarios.load(name).VARIANTS:
             for implementation in IMPLEMENTATIONS:
                 yield pytest.param(
