@@ -156,6 +156,13 @@ def load(
             f"[bold red]locust ended with code {run['locust_exit_code']}[/] in "
             f"{out_dir / run['folder']} (see locust.log)"
         )
+    if plan.rate:
+        for name, figures in by_implementation.items():
+            if figures["rps"] < 0.95 * plan.rate:
+                console.print(
+                    f"[yellow]{name} served {figures['rps']:.0f} req/s of the {plan.rate:g} "
+                    "asked for[/]: past its saturation, a fixed rate is no longer kept"
+                )
     verdicts = thresholds.check(limits, by_implementation)
     for name, threshold, passed, text in verdicts:
         mark = "[green]pass[/]" if passed else "[bold red]FAIL[/]"
@@ -241,12 +248,10 @@ def describe_loop(plan: Any) -> str:
 
 
 def describe(plan: Any) -> str:
-    generator = (
-        f"a locust master and {plan.workers} worker(s)"
-        + (f" + {plan.remote_workers} remote" if plan.remote_workers else "")
-        if plan.distributed
-        else "one locust process"
-    )
+    here = f"{plan.workers} worker(s) here" if plan.workers else ""
+    remote = f"{plan.remote_workers} remote worker(s)" if plan.remote_workers else ""
+    workers = " and ".join(part for part in (here, remote) if part)
+    generator = f"a locust master with {workers}" if plan.distributed else "one locust process"
     tags = f"; tags {', '.join(plan.tags)}" if plan.tags else ""
     tags += f"; without {', '.join(plan.exclude_tags)}" if plan.exclude_tags else ""
     order = ", ".join(name for _, name in plan.sequence())

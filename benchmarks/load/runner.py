@@ -235,8 +235,8 @@ def run_locust(
         ]
         if plan.remote_workers:
             say(
-                f"waiting for {plan.remote_workers} remote worker(s): locust -f {LOCUSTFILE.name}"
-                f" --worker --master-host {plan.public_host} --master-port {master_port}"
+                f"waiting for {plan.remote_workers} remote worker(s): locust -f - --worker"
+                f" --master-host {plan.public_host} --master-port {master_port}"
             )
         if plan.ui:
             say(f"locust's web UI: http://127.0.0.1:{plan.ui_port} against {target} (Ctrl-C ends)")
