@@ -11,9 +11,9 @@ endpoint; tasks are tagged ``read``/``write`` and by the benchmark family they e
 recorded per endpoint and written beside locust's own statistics (``--statements-file``).
 
 The writes never make a later request fail: new titles are unique, no row is deleted, a task
-is transferred only by the user that created it (who therefore knows its owner), and bulk
-and single updates change state and priority of seeded tasks, which always exist. A failure
-in the statistics is a real failure: an error status, or an answer that is wrong.
+is transferred only by the user that created it (who therefore knows its owner), and updates
+go to seeded tasks, which always exist. A failure in the statistics is a real failure: an
+error status, or an answer that is wrong.
 
 This file imports nothing from ormbench, so a locust worker on another host needs only
 locust (or ``-f -``, which fetches this file from the master).
@@ -43,12 +43,7 @@ class ApiUser(FastHttpUser):
         self.pace = constant_throughput(rate) if rate > 0 else constant(0)
         self.seeded_users = options.seeded_users
         self.seeded_tasks = options.seeded_users * options.tasks_per_user
-        # A task of this user's own, which only it moves: it always knows the owner.
-        self.owner = self.some_user()
-        response = self.client.post(
-            f"/users/{self.owner}/tasks", json={"title": new_title()}, name="/users/{id}/tasks"
-        )
-        self.movable = response.json()["id"] if response.status_code == 201 else None
+        self.movable: int | None = None  # the task this user transfers (see transfer)
 
     def some_user(self) -> int:
         return random.randint(1, self.seeded_users)
@@ -110,6 +105,13 @@ class ApiUser(FastHttpUser):
     @task(1)
     def transfer(self) -> None:
         if self.movable is None:
+            # The first time, a task of its own, which only this user moves: it always knows
+            # the owner, so a transfer never names the wrong sender.
+            self.owner = self.some_user()
+            created = self.client.post(
+                f"/users/{self.owner}/tasks", json={"title": new_title()}, name="/users/{id}/tasks"
+            )
+            self.movable = created.json()["id"] if created.status_code == 201 else None
             return
         receiver = self.some_user()
         while receiver == self.owner:
