@@ -64,9 +64,13 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def read_run(folder: Path) -> dict[str, Any]:
+def read_run(folder: Path, duration_s: float | None = None) -> dict[str, Any]:
     """Per endpoint and in total: requests, failures, requests/s, p50/p95/p99, statements and
-    round trips per request; plus the failure messages and the locustfile's exceptions."""
+    round trips per request; plus the failure messages and the locustfile's exceptions.
+
+    Requests per second are over the run's ``duration_s`` or, if longer (tasks finishing
+    after it), from the first request to the last: never over less than the run, so a server
+    that stalls after a burst shows as slow, not as fast."""
     entries = (
         json.loads((folder / STATS_JSON).read_text()) if (folder / STATS_JSON).exists() else []
     )
@@ -77,6 +81,7 @@ def read_run(folder: Path) -> dict[str, Any]:
     starts = [e["start_time"] for e in entries if e["num_requests"]]
     ends = [e["last_request_timestamp"] for e in entries if e["last_request_timestamp"]]
     window = max(ends) - min(starts) if starts and ends else 0.0
+    window = max(window, duration_s or 0.0)
     total_histogram: dict[int, int] = {}
     endpoints: dict[str, dict[str, Any]] = {}
     # Reads first, then writes; by route within each.

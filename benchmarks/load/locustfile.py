@@ -29,9 +29,14 @@ from locust.runners import WorkerRunner
 
 BULK_ITEMS = 3  # tasks per PATCH /tasks/bulk
 PAGE = 10  # users per page of GET /users/with-tasks
+REQUEST_TIMEOUT_S = 10.0
 
 
 class ApiUser(FastHttpUser):
+    # An answer that takes longer is a failure, as it would be for a client that gives up.
+    # Without a bound, requests still stuck when the run ends vanish from the statistics.
+    network_timeout = connection_timeout = REQUEST_TIMEOUT_S
+
     def wait_time(self) -> float:
         return self.pace(self)
 
