@@ -10,12 +10,14 @@ started outlives it, also when it is interrupted.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psutil
 import pytest
@@ -145,6 +147,17 @@ def wait_for_processes(harness: subprocess.Popen[str], wanted: int) -> list[psut
     pytest.fail(f"the load run did not start its processes:\n{harness.communicate()[1]}")
 
 
+def assert_loopback_only(processes: list[psutil.Process], server: Server) -> None:
+    """Every socket of every process is on the loopback, but for the database server's."""
+    loopback = {"127.0.0.1", "::1"}
+    database = {info[4][0] for info in socket.getaddrinfo(urlsplit(server.url).hostname, None)}
+    for process in processes:
+        for connection in process.net_connections(kind="inet"):
+            assert connection.laddr.ip in loopback, (process.cmdline(), connection)
+            if connection.raddr:
+                assert connection.raddr.ip in loopback | database, (process.cmdline(), connection)
+
+
 def assert_all_ended(processes: list[psutil.Process]) -> None:
     alive = [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not alive, [p.cmdline() for p in alive]
@@ -153,7 +166,8 @@ def assert_all_ended(processes: list[psutil.Process]) -> None:
 @pytest.mark.server
 def test_ctrl_c_stops_every_process(server: Server, tmp_path: Path) -> None:
     """SIGINT in the middle of a distributed run: uvicorn, the locust master and both workers
-    end, the database is dropped, and what was measured so far is written."""
+    end, the database is dropped, and what was measured so far is written. While it ran,
+    every socket of theirs was on 127.0.0.1."""
     before = ormbench_databases(server)
     harness = subprocess.Popen(
         [ORMBENCH, "load", "--out", str(tmp_path), "--impl", "sync_sqlalchemy", "--workers", "2",
@@ -165,6 +179,7 @@ def test_ctrl_c_stops_every_process(server: Server, tmp_path: Path) -> None:
     )  # fmt: skip
     started = wait_for_processes(harness, wanted=4)  # uvicorn, master, two workers
     time.sleep(2)  # under load
+    assert_loopback_only(started, server)
     harness.send_signal(signal.SIGINT)
     _, stderr = harness.communicate(timeout=90)
     assert harness.returncode == 130, stderr
@@ -197,6 +212,7 @@ def test_web_ui_until_ctrl_c(server: Server, tmp_path: Path) -> None:
     else:
         harness.kill()
         pytest.fail(f"no web UI on port {port}:\n{harness.communicate()[1]}")
+    assert_loopback_only(started, server)
     harness.send_signal(signal.SIGINT)
     _, stderr = harness.communicate(timeout=90)
     assert harness.returncode == 0, stderr
