@@ -20,6 +20,7 @@ SUM_KEYS = ("requests", "failures", "exceptions")
 ENDPOINT_MEDIAN_KEYS = ("rps", "p50_ms", "p95_ms", "p99_ms", "mean_ms")
 POOL_MEDIAN_KEYS = ("busy_mean", "busy_share", "idle_in_transaction_mean", "lock_waits_mean")
 POOL_MAX_KEYS = ("connections_max", "busy_max", "pool_max")
+FAILURES_LISTED = 20  # locust keeps one row per error text, and a text may hold the URL
 
 
 def _median(values: list[Any]) -> Any:
@@ -230,7 +231,12 @@ def markdown(document: dict[str, Any]) -> str:
     ]
     failures = [(n, m) for n, f in by_implementation.items() for m in f["failure_messages"]]
     if failures:
-        parts += ["## Failures", "\n".join(f"- {n}: {m}" for n, m in failures)]
+        listed = "\n".join(f"- {n}: {m}" for n, m in failures[:FAILURES_LISTED])
+        if len(failures) > FAILURES_LISTED:
+            listed += (
+                f"\n- ... {len(failures) - FAILURES_LISTED} more in the runs' locust_failures.csv"
+            )
+        parts += ["## Failures", listed]
     parts += [
         "## Files",
         "One folder per run, in running order: locust's `locust.json`, `locust_*.csv` and "
