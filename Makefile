@@ -8,8 +8,11 @@ PROFILE ?= standard
 IMPL    ?=
 SCENARIO ?=
 CACHE    ?= redis
+USERS    ?= 20
+DURATION ?= 30s
+WORKERS  ?= 0
 
-.PHONY: setup test test-cache serve bench check pytest-bench report lint format clean
+.PHONY: setup test test-cache serve bench check pytest-bench report load lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +43,10 @@ pytest-bench: $(STAMP) ## the scenarios as pytest-benchmark tests (quick data)
 
 report: $(STAMP) ## rewrite the report of results/latest (or DIR=...)
 	$(BIN)/ormbench report $(or $(DIR),results/latest)
+
+load: $(STAMP) ## IMPL=all|"x y" USERS=20 DURATION=30s WORKERS=0 (LOAD_ARGS="--fail-on p95=200ms"); results/load-*/
+	$(BIN)/ormbench load $(foreach i,$(or $(IMPL),all),--impl $(i)) \
+		--users $(USERS) --duration $(DURATION) --workers $(WORKERS) $(LOAD_ARGS)
 
 lint: $(STAMP) ## ruff, as CI runs it
 	$(BIN)/ruff check .
