@@ -250,6 +250,8 @@ def _sample(database_url: str, ignored_pid: int, pipe: Any) -> None:
     query = (
         "SELECT application_name, count(*) FROM pg_stat_activity "
         "WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), %s) "
+        # client backends only: an autovacuum worker on this database is not a connection
+        "AND backend_type = 'client backend' "
         "GROUP BY application_name"
     )
     peaks: Counter[str] = Counter()

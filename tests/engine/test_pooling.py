@@ -21,6 +21,7 @@ from benchmarks import concurrency, pgbouncer, results
 from benchmarks.cli.bench import document
 from benchmarks.concurrency import BackendSampler, Round, run_async, run_sync
 from benchmarks.concurrent_family import Family
+from benchmarks.database import Server, fresh_database
 from benchmarks.report import write_report
 from benchmarks.report.formatting import significant
 from benchmarks.runner import Runner, Timing, benchmark_settings
@@ -32,14 +33,16 @@ USERS = 20
 
 
 @pytest.fixture(scope="module")
-def url(database_url: str) -> str:
-    db = seed.Database(database_url)
-    try:
-        db.reset()
-        seed.users_and_tasks(db, USERS, 3)
-    finally:
-        db.close()
-    return database_url
+def url(server: Server) -> Iterator[str]:
+    """A database of this module's own: the backend counts below see no other test's
+    connections (a contract test's app keeps its pool open on the session's database)."""
+    with fresh_database(server) as own:
+        db = seed.Database(own)
+        try:
+            seed.users_and_tasks(db, USERS, 3)
+        finally:
+            db.close()
+        yield own
 
 
 def settings_for(url: str, implementation: str, **overrides: Any) -> Any:
