@@ -170,6 +170,7 @@ SCHEMA: dict[str, Any] = {
                 "profile": {"enum": ["quick", "standard", "full"]},
                 "database": {"enum": ["embedded", "external", "testcontainers"]},
                 "settings": {"type": "object"},
+                "probe": {"type": "object"},
                 "redis": {
                     "type": "object",
                     "required": ["provider"],

@@ -35,7 +35,7 @@ from types import ModuleType
 from typing import Any
 
 import scenarios
-from benchmarks import metrics
+from benchmarks import metrics, probe
 from benchmarks.concurrent_family import Family
 from benchmarks.database import Server, fresh_database
 from benchmarks.timing import TIMINGS, Timing, slowdowns, timed_async, timed_sync
@@ -141,6 +141,7 @@ class Runner:
         self.loop = asyncio.Runner()
         self.ports: dict[str, Any] = {}
         self.not_applicable: list[dict[str, str]] = []
+        self.probes: list[dict[str, float]] = []  # benchmarks/probe.py, one per params set
         self.slowdowns = slowdowns()  # the regression check's test hook; normally empty
         self.slowdowns_text = ", ".join(f"{'/'.join(k)}={v:g}" for k, v in self.slowdowns.items())
 
@@ -241,6 +242,7 @@ class Runner:
         ):
             rows = work(own)
             self.not_applicable.extend(own.not_applicable)
+            self.probes.extend(own.probes)
         return rows
 
     def _record_not_applicable(self, name: str, module: ModuleType) -> None:
@@ -301,6 +303,7 @@ class Runner:
         ]
         self.db.reset()
         data = module.setup(self.db, params)
+        self.probes.append(probe.measure(self.db))  # how busy the machine is, right now
         description = f"{name} {params}"
         facts = module.describe_setup(data) if hasattr(module, "describe_setup") else None
         for done, pair in enumerate(pairs):

@@ -115,7 +115,7 @@ def _report(directory: Path) -> list[Path]:
 
 
 def document(run: Any, rows: list[dict], started_at: str, profile: str, kind: str) -> dict:
-    from benchmarks import meta
+    from benchmarks import meta, probe
 
     postgres = run.db.value("SHOW server_version")
     return {
@@ -126,6 +126,7 @@ def document(run: Any, rows: list[dict], started_at: str, profile: str, kind: st
             "postgres": f"PostgreSQL {postgres.split()[0]}",
             "packages": meta.packages(),
             "machine": meta.machine(),
+            "probe": probe.summary(run.probes),  # how busy the machine was (probe.py)
             "profile": profile,
             "database": kind,
             "settings": {

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from benchmarks import probe
 from benchmarks.check import (
     DEFAULT_CONFIRM_RUNS,
     DEFAULT_FACTOR,
@@ -65,11 +66,15 @@ def check(
     outcome = checking.compare(base, current, screen)
     if outcome.suspects:
         console.print(f"{len(outcome.suspects)} rows look slower: running their scenarios again")
-        reruns = rerun(checking.to_rerun(outcome.suspects), current, confirm_runs, db)
+        reruns, probes = rerun(checking.to_rerun(outcome.suspects), current, confirm_runs, db)
         for number, rows in enumerate(reruns, start=1):  # kept, to see why a row was judged
             out_dir.mkdir(parents=True, exist_ok=True)
             (out_dir / f"rerun-{number}.json").write_text(json.dumps(rows, indent=1))
-        checking.confirm(outcome, reruns, factor, wall_factor)
+        busy = checking.busier(base, probe.summary(probes))
+        if busy:
+            checking.not_judged(outcome, f"while its scenarios ran again, {busy}")
+        else:
+            checking.confirm(outcome, reruns, factor, wall_factor)
     text = checking.render(outcome, str(baseline), screen, factor, wall_factor, confirm_runs)
     print(text)
     if summary is not None:
@@ -81,14 +86,16 @@ def check(
 
 def rerun(
     wanted: list[tuple[str, dict[str, Any]]], current: dict[str, Any], runs: int, db: str
-) -> list[list[dict[str, Any]]]:
-    """``runs`` lists of rows: the ``wanted`` scenarios and params, each run again on a fresh
+) -> tuple[list[list[dict[str, Any]]], list[dict[str, float]]]:
+    """``runs`` lists of rows, and the machine's probes while they ran (probe.py): the
+    ``wanted`` scenarios and params, each run again on a fresh
     database with the implementations of ``current``, each time with new pools: a run's
     connections are its own server processes, and one of them scheduled badly can slow one
     implementation's every call for as long as it lives, which is not the code's doing."""
     from benchmarks.runner import Runner
 
     reruns: list[list[dict[str, Any]]] = []
+    probes: list[dict[str, float]] = []
     names = list(dict.fromkeys(scenario for scenario, _ in wanted))
     try:
         with (
@@ -109,9 +116,10 @@ def rerun(
                     ) as run,
                 ):
                     reruns.append([row for s, p in wanted for row in run.rerun(s, p)])
+                    probes += run.probes
     except (ProviderError, EmbeddedError) as exc:
         raise fail(str(exc)) from None
-    return reruns
+    return reruns, probes
 
 
 baseline_app = typer.Typer(no_args_is_help=True, help="The committed baseline of `ormbench check`.")
