@@ -55,6 +55,11 @@ WAYS = {
 # Variants that show a mistake: their wrong answers and stale reads are counted, not fatal.
 SHOWS_A_MISTAKE = frozenset({"seed_decorator", "ttl_only", "two_workers_in_process"})
 STAMPEDES = frozenset({"stampede_unguarded", "stampede_single_flight"})
+# Variants whose statement count is a race, not the code: the regression check lists them.
+RACES = {
+    "stampede_unguarded": "how many concurrent misses query before the first one fills the "
+    "entry is a race between threads or tasks"
+}
 TWO_WORKERS = frozenset({"two_workers_in_process", "two_workers_redis"})
 
 

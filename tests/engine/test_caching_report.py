@@ -115,14 +115,38 @@ def test_the_regression_check_does_not_time_wrong_or_varying_rows() -> None:
     assert timed == {"stampede_unguarded", "stampede_single_flight"}
 
 
-def test_a_cache_whose_statements_grew_past_the_band_fails() -> None:
+def test_a_cache_whose_hit_ratio_fell_past_the_band_fails() -> None:
     base, current = document(), document()
     for each in current["results"]:
         if each["variant"] == "in_process" and each["implementation"] == "raw_psycopg2":
-            each["queries_per_op"] = 1.05  # the cache stopped hitting
+            each.update(queries_per_op=1.05, hit_ratio=0.0)  # the cache stopped hitting
         if each["variant"] == "redis" and each["implementation"] == "raw_psycopg2":
-            each["queries_per_op"] = 0.35  # a few more misses: noise of the hit mix
+            each.update(queries_per_op=0.35, hit_ratio=0.7)  # a few more misses: the hit mix
+        if each["variant"] == "stampede_unguarded":
+            each.update(queries_per_op=1.5, hit_ratio=0.9)  # a race won by the first miss
     outcome = compare(base, current, screen=1.15)
     failed = " ".join(outcome.failures)
     assert "`in_process` / `raw_psycopg2`" in failed
+    assert "hit ratio 0%, was 80%" in failed
     assert "`redis`" not in failed
+    assert "stampede" not in failed
+    ungated = " ".join(outcome.ungated)
+    assert "`stampede_unguarded`" in ungated
+    assert "race" in ungated
+    assert "`in_process`" not in ungated  # gated on its hit ratio, not listed as ungated
+
+
+def test_other_varying_counts_are_held_to_a_band() -> None:
+    base, current = document(), document()
+    for document_ in (base, current):
+        for each in document_["results"]:
+            if each["variant"] == "no_cache":
+                each.update(hit_ratio=None, round_trips_per_op=2.01, round_trips_vary=True)
+    for each in current["results"]:
+        if each["variant"] == "no_cache" and each["implementation"] == "tortoise":
+            each["round_trips_per_op"] = 3.0  # a new exchange on every call
+        if each["variant"] == "no_cache" and each["implementation"] == "raw_asyncpg":
+            each["round_trips_per_op"] = 2.1  # the odd extra prepare
+    failed = " ".join(compare(base, current, screen=1.15).failures)
+    assert "`no_cache` / `tortoise`" in failed
+    assert "`raw_asyncpg`" not in failed
